@@ -1,0 +1,107 @@
+//! An order's lines, parsed into the shape the store needs to withdraw them safely: one line per
+//! product (repeated lines merged, so a product cannot pass the stock check twice with half the
+//! quantity each time) and sorted by ascending product id (so every order locks rows in the same
+//! order, and two orders cannot deadlock each other).
+
+use std::collections::BTreeMap;
+
+use crate::{MAX_QUANTITY, ProductId, Quantity, ValidationError};
+
+/// One merged line: withdraw `quantity` (at least 1) of `product_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderLine {
+    pub product_id: ProductId,
+    pub quantity: Quantity,
+}
+
+/// The lines of an order: non-empty, one per product, ascending by product id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLines(Vec<OrderLine>);
+
+impl OrderLines {
+    /// The most lines one order may carry, before merging.
+    pub const MAX_LINES: usize = 1000;
+
+    /// Parses raw `(product_id, quantity)` pairs, merging repeated products.
+    pub fn parse(raw: &[(i64, i64)]) -> Result<Self, ValidationError> {
+        if raw.is_empty() || raw.len() > Self::MAX_LINES {
+            return Err(ValidationError::new(
+                "lines",
+                format!(
+                    "must hold 1 to {} lines, got {}",
+                    Self::MAX_LINES,
+                    raw.len()
+                ),
+            ));
+        }
+        let mut merged: BTreeMap<ProductId, i64> = BTreeMap::new();
+        for (index, &(product_id, quantity)) in raw.iter().enumerate() {
+            if product_id < 1 {
+                return Err(ValidationError::new(
+                    "lines",
+                    format!("line {index}: product_id must be positive, got {product_id}"),
+                ));
+            }
+            if !(1..=MAX_QUANTITY).contains(&quantity) {
+                return Err(ValidationError::new(
+                    "lines",
+                    format!(
+                        "line {index}: quantity must be between 1 and {MAX_QUANTITY}, got {quantity}"
+                    ),
+                ));
+            }
+            let total = merged.entry(product_id).or_insert(0);
+            *total += quantity;
+            if *total > MAX_QUANTITY {
+                return Err(ValidationError::new(
+                    "lines",
+                    format!("product {product_id}: the merged quantity exceeds {MAX_QUANTITY}"),
+                ));
+            }
+        }
+        let lines = merged
+            .into_iter()
+            .map(|(product_id, total)| {
+                Quantity::parse("lines", total).map(|quantity| OrderLine {
+                    product_id,
+                    quantity,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self(lines))
+    }
+
+    /// The merged lines, ascending by product id.
+    pub fn lines(&self) -> &[OrderLine] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quantities(lines: &OrderLines) -> Vec<(i64, i64)> {
+        lines
+            .lines()
+            .iter()
+            .map(|l| (l.product_id, l.quantity.get()))
+            .collect()
+    }
+
+    #[test]
+    fn repeated_products_are_merged_and_sorted() {
+        let lines = OrderLines::parse(&[(9, 1), (2, 3), (9, 4)]).expect("valid lines");
+        assert_eq!(quantities(&lines), vec![(2, 3), (9, 5)]);
+    }
+
+    #[test]
+    fn rejects_empty_zero_negative_and_overflowing_lines() {
+        assert!(OrderLines::parse(&[]).is_err());
+        assert!(OrderLines::parse(&[(1, 0)]).is_err());
+        assert!(OrderLines::parse(&[(1, -2)]).is_err());
+        assert!(OrderLines::parse(&[(0, 1)]).is_err());
+        assert!(OrderLines::parse(&[(1, MAX_QUANTITY), (1, 1)]).is_err());
+        assert!(OrderLines::parse(&vec![(1, 1); OrderLines::MAX_LINES + 1]).is_err());
+    }
+}

@@ -1,0 +1,100 @@
+//! What the store hands back: products, ledger movements, pages of either, placed orders and the
+//! audit report. Plain data; the HTTP layer decides how each looks as JSON.
+
+use chrono::{DateTime, Utc};
+
+use crate::{ProductId, ProductName, Quantity, Sku};
+
+/// A product as stored. `version` grows by one with every committed stock change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub id: ProductId,
+    pub sku: String,
+    pub name: String,
+    pub stock: i64,
+    pub version: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What it takes to create a product.
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    pub sku: Sku,
+    pub name: ProductName,
+    pub stock: Quantity,
+}
+
+/// One row of the append-only stock ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Movement {
+    pub id: i64,
+    pub product_id: ProductId,
+    pub delta: i64,
+    pub stock_after: i64,
+    pub version: i64,
+    pub reason: Option<String>,
+    pub request_id: Option<String>,
+    pub order_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A committed stock change: the product as it now is, and the ledger row that records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub product: Product,
+    pub movement_id: i64,
+}
+
+/// One keyset page. `next_after` is the cursor for the following page, `None` on the last one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_after: Option<i64>,
+}
+
+/// An order that was withdrawn in full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedOrder {
+    pub id: i64,
+    pub lines: Vec<PlacedOrderLine>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One merged line of a placed order, with the product's stock and version after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedOrderLine {
+    pub product_id: ProductId,
+    pub quantity: i64,
+    pub stock: i64,
+    pub version: i64,
+    pub movement_id: i64,
+}
+
+/// The result of comparing each product's stock with its initial stock plus its ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditReport {
+    pub products_checked: u64,
+    pub mismatches: Vec<AuditMismatch>,
+}
+
+impl AuditReport {
+    /// True when every product's stock is explained by its ledger.
+    pub fn ok(&self) -> bool {
+        self.mismatches.is_empty()
+    }
+}
+
+/// A product whose stock differs from what its ledger says it should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditMismatch {
+    pub id: ProductId,
+    pub stock: i64,
+    pub ledger_stock: i64,
+}
+
+/// Who asked for a change and why, recorded on its ledger rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeMeta {
+    pub reason: Option<crate::Reason>,
+    pub request_id: Option<String>,
+}

@@ -1,0 +1,58 @@
+//! `/api/orders`: several lines withdrawn all or nothing.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use stocklab_domain::{ChangeMeta, OrderLines};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{AppError, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery, ChangeQuery, RequestIdText};
+use crate::views::{OrderRequest, OrderView};
+use crate::{AppState, StrategyUsed};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(place_order))
+}
+
+/// Places an order: every line is withdrawn, or none is.
+///
+/// Lines of the same product are merged before the stock check, and rows are locked in
+/// ascending product id, so concurrent orders cannot deadlock each other.
+#[utoipa::path(
+    post, path = "/api/orders", tag = "orders",
+    params(ChangeQuery),
+    request_body = OrderRequest,
+    responses(
+        (status = 201, description = "Placed", body = OrderView,
+            headers(("x-stocklab-strategy" = String, description = "The strategy that ran"))),
+        (status = 404, description = "`product_not_found`: a line names no product", body = ErrorBody),
+        (status = 409, description = "`insufficient_stock`: `details.shortages` names every line \
+            that lacks stock; or `lock_timeout`, `deadlock`", body = ErrorBody),
+    ),
+)]
+async fn place_order(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ChangeQuery>,
+    RequestIdText(request_id): RequestIdText,
+    ApiJson(body): ApiJson<OrderRequest>,
+) -> Result<(StatusCode, StrategyUsed, Json<OrderView>), AppError> {
+    let raw: Vec<(i64, i64)> = body
+        .lines
+        .iter()
+        .map(|l| (l.product_id, l.quantity))
+        .collect();
+    let lines = OrderLines::parse(&raw)?;
+    let strategy = state.strategy(&query)?;
+    let meta = ChangeMeta {
+        reason: None,
+        request_id,
+    };
+    let order = state.inventory.place_order(&lines, strategy, &meta).await?;
+    Ok((
+        StatusCode::CREATED,
+        StrategyUsed(strategy),
+        Json(order.into()),
+    ))
+}

@@ -1,0 +1,187 @@
+//! # stocklab-store
+//!
+//! Where stock lives. One trait, [`Store`], and one implementation per database, each in its own
+//! file so the dialect differences stand side by side: [`sqlite`] (the embedded default) and
+//! [`mysql`] (MySQL 8 and MariaDB 10.11). [`connect`] picks one from a database URL and runs that
+//! backend's migrations.
+//!
+//! Architecture invariant: this is the only crate that contains SQL. Callers speak in domain
+//! types (`Delta`, `OrderLines`, ...) and get domain records or a [`StoreError`] back.
+//!
+//! ## Layout
+//! - [`Store`]: the operations the service needs.
+//! - [`error`]: `StoreError`, and the one place that classifies a database error (unavailable,
+//!   lock timeout, deadlock, constraint).
+//! - [`rows`]: row types shared by both backends and their conversion into domain records.
+//! - [`sqlite`], [`mysql`]: the backends.
+
+pub mod error;
+pub mod mysql;
+mod rows;
+pub mod sqlite;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use stocklab_domain::{
+    AuditReport, Change, ChangeMeta, Delta, Movement, NewProduct, OrderLines, Page, PlacedOrder,
+    Product, ProductId, ProductName, Quantity,
+};
+
+pub use error::StoreError;
+
+/// The result of every store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Mysql,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Mysql => "mysql",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How SQLite makes a commit durable (`PRAGMA synchronous` in WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteDurability {
+    /// `NORMAL`: a commit survives a crash of the service process, but the last commits may be
+    /// lost if the machine loses power. Much faster: a commit does not wait for the disk.
+    #[default]
+    Normal,
+    /// `FULL`: every commit is on disk before it is acknowledged, and survives a power loss.
+    Full,
+}
+
+/// Connection settings shared by the backends.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// The most connections the pool opens (for SQLite: readers; it always has one writer).
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before the database counts as unavailable.
+    pub acquire_timeout: Duration,
+    /// How long a statement waits for a row or database lock before it fails with a lock timeout.
+    pub lock_timeout: Duration,
+    pub sqlite_durability: SqliteDurability,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_secs(5),
+            sqlite_durability: SqliteDurability::default(),
+        }
+    }
+}
+
+/// Connects to the database named by `url` (`sqlite://...` or `mysql://...`; `mariadb://` is
+/// accepted as a synonym) and brings its schema up to date.
+pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(sqlite::SqliteStore::connect(url, options).await?)
+    } else if let Some(rest) = url.strip_prefix("mariadb:") {
+        Arc::new(mysql::MySqlStore::connect(&format!("mysql:{rest}"), options).await?)
+    } else if url.starts_with("mysql:") {
+        Arc::new(mysql::MySqlStore::connect(url, options).await?)
+    } else {
+        return Err(StoreError::UnsupportedUrl(redact_password(url)));
+    };
+    Ok(store)
+}
+
+/// The URL with any password replaced by `***`, fit for logs and error messages.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// Everything the service asks of the database.
+///
+/// Every stock change writes its ledger row (a movement) in the same transaction as the change,
+/// so the ledger and the stock cannot disagree under a safe strategy.
+#[async_trait]
+pub trait Store: Send + Sync + fmt::Debug {
+    fn backend(&self) -> Backend;
+
+    /// The database server's own version string, e.g. `10.11.19-MariaDB` or `3.46.0`.
+    async fn server_version(&self) -> StoreResult<String>;
+
+    /// Succeeds when the database answers a trivial query.
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn count_products(&self) -> StoreResult<u64>;
+
+    /// Products in ascending id order, starting after `after`.
+    async fn list_products(
+        &self,
+        after: Option<ProductId>,
+        limit: u32,
+    ) -> StoreResult<Page<Product>>;
+
+    async fn create_product(&self, new: &NewProduct) -> StoreResult<Product>;
+
+    async fn get_product(&self, id: ProductId) -> StoreResult<Product>;
+
+    async fn rename_product(&self, id: ProductId, name: &ProductName) -> StoreResult<Product>;
+
+    /// Deletes the product and, with it, its ledger.
+    async fn delete_product(&self, id: ProductId) -> StoreResult<()>;
+
+    /// Adds `delta` to the stock in one conditional statement that refuses to go below zero or
+    /// above the maximum (the `atomic` strategy).
+    async fn adjust_atomic(
+        &self,
+        id: ProductId,
+        delta: Delta,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Change>;
+
+    /// Sets the stock to a counted `quantity`, if the product is still at `expected_version`
+    /// (when given). The row is locked between reading the old stock and writing the new one.
+    async fn count_stock(
+        &self,
+        id: ProductId,
+        quantity: Quantity,
+        expected_version: Option<i64>,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Change>;
+
+    /// Withdraws every line, in ascending product id order, all or nothing.
+    async fn place_order(&self, lines: &OrderLines, meta: &ChangeMeta) -> StoreResult<PlacedOrder>;
+
+    /// The product's ledger, newest first, starting before the movement id `after`.
+    async fn list_movements(
+        &self,
+        product_id: ProductId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Page<Movement>>;
+
+    /// Compares every product's stock with its initial stock plus the sum of its ledger.
+    async fn audit(&self) -> StoreResult<AuditReport>;
+}

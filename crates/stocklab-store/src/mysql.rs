@@ -1,0 +1,410 @@
+//! The MySQL / MariaDB backend: the real server database, shared by several service instances.
+//!
+//! Differences from [`crate::sqlite`] worth knowing:
+//! - No `UPDATE ... RETURNING` (MariaDB 10.11 and MySQL 8 lack it): a change is an `UPDATE`
+//!   followed by a `SELECT` of the row in the same transaction, which sees its own write and
+//!   still holds the row lock the `UPDATE` took.
+//! - Row locks, not a database lock: `SELECT ... FOR UPDATE` locks one product, so changes to
+//!   different products proceed in parallel. A lock wait ends after `innodb_lock_wait_timeout`
+//!   (set per session from [`StoreOptions::lock_timeout`]) with error 1205.
+//! - `SUM` returns a `DECIMAL`, so the audit casts it back to a signed integer.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::{AssertSqlSafe, MySql, Transaction};
+use stocklab_domain::{
+    AuditMismatch, AuditReport, Change, ChangeMeta, Delta, MAX_QUANTITY, Movement, NewProduct,
+    OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId, ProductName, Quantity,
+    Shortage, StockError,
+};
+
+use crate::error::is_unique_violation;
+use crate::rows::{self, MovementRow, ProductRow, movement_columns, product_columns};
+use crate::{Backend, Store, StoreError, StoreOptions, StoreResult};
+
+/// A MySQL or MariaDB database reached through a connection pool.
+#[derive(Debug, Clone)]
+pub struct MySqlStore {
+    pool: MySqlPool,
+}
+
+impl MySqlStore {
+    pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<Self> {
+        let connect_options =
+            MySqlConnectOptions::from_str(url).map_err(|error| StoreError::InvalidUrl {
+                url: crate::redact_password(url),
+                reason: error.to_string(),
+            })?;
+        // InnoDB counts lock waits in whole seconds, at least one.
+        let lock_wait_seconds = options.lock_timeout.as_secs_f64().ceil().max(1.0) as u64;
+        let pool = MySqlPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .after_connect(move |connection, _meta| {
+                Box::pin(async move {
+                    let statement =
+                        format!("SET SESSION innodb_lock_wait_timeout = {lock_wait_seconds}");
+                    sqlx::query(AssertSqlSafe(statement))
+                        .execute(&mut *connection)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(connect_options)
+            .await?;
+        sqlx::migrate!("./migrations/mysql").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+const SELECT_PRODUCT: &str = concat!("SELECT ", product_columns!(), " FROM products WHERE id = ?");
+
+const INSERT_MOVEMENT: &str = "INSERT INTO movements \
+     (product_id, delta, stock_after, version, reason, request_id, order_id, created_at) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Appends the ledger row for a change that `product` now reflects; returns its id.
+async fn insert_movement(
+    tx: &mut Transaction<'static, MySql>,
+    product: &Product,
+    delta: i64,
+    meta: &ChangeMeta,
+    order_id: Option<i64>,
+) -> StoreResult<i64> {
+    let result = sqlx::query(INSERT_MOVEMENT)
+        .bind(product.id)
+        .bind(delta)
+        .bind(product.stock)
+        .bind(product.version)
+        .bind(meta.reason.as_ref().map(|r| r.as_str()))
+        .bind(meta.request_id.as_deref())
+        .bind(order_id)
+        .bind(product.updated_at)
+        .execute(&mut **tx)
+        .await?;
+    inserted_id(result.last_insert_id())
+}
+
+/// MySQL reports `LAST_INSERT_ID()` unsigned; our ids are signed and far below `i64::MAX`.
+fn inserted_id(id: u64) -> StoreResult<i64> {
+    i64::try_from(id).map_err(|error| StoreError::Database(sqlx::Error::Decode(Box::new(error))))
+}
+
+/// Reads the product inside `tx`; after an `UPDATE` of it, this sees the new values.
+async fn product_in(
+    tx: &mut Transaction<'static, MySql>,
+    id: ProductId,
+) -> StoreResult<Option<Product>> {
+    let row: Option<ProductRow> = sqlx::query_as(SELECT_PRODUCT)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.map(Product::from))
+}
+
+#[async_trait]
+impl Store for MySqlStore {
+    fn backend(&self) -> Backend {
+        Backend::Mysql
+    }
+
+    async fn server_version(&self) -> StoreResult<String> {
+        Ok(sqlx::query_scalar("SELECT VERSION()")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn count_products(&self) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count.unsigned_abs())
+    }
+
+    async fn list_products(
+        &self,
+        after: Option<ProductId>,
+        limit: u32,
+    ) -> StoreResult<Page<Product>> {
+        let rows: Vec<ProductRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            product_columns!(),
+            " FROM products WHERE id > ? ORDER BY id LIMIT ?"
+        ))
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows::page(rows, limit, |p: &Product| p.id))
+    }
+
+    async fn create_product(&self, new: &NewProduct) -> StoreResult<Product> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO products (sku, name, stock, initial_stock, version, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, 0, ?, ?)",
+        )
+        .bind(new.sku.as_str())
+        .bind(new.name.as_str())
+        .bind(new.stock.get())
+        .bind(new.stock.get())
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        let id = match inserted {
+            Ok(result) => result.last_insert_id(),
+            Err(error) if is_unique_violation(&error) => {
+                return Err(StockError::DuplicateSku(new.sku.as_str().to_owned()).into());
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let id = inserted_id(id)?;
+        let product = product_in(&mut tx, id)
+            .await?
+            .ok_or(StockError::ProductNotFound(id))?;
+        tx.commit().await?;
+        Ok(product)
+    }
+
+    async fn get_product(&self, id: ProductId) -> StoreResult<Product> {
+        let row: Option<ProductRow> = sqlx::query_as(SELECT_PRODUCT)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Product::from)
+            .ok_or(StockError::ProductNotFound(id).into())
+    }
+
+    async fn rename_product(&self, id: ProductId, name: &ProductName) -> StoreResult<Product> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE products SET name = ?, updated_at = ? WHERE id = ?")
+            .bind(name.as_str())
+            .bind(Utc::now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let product = product_in(&mut tx, id)
+            .await?
+            .ok_or(StockError::ProductNotFound(id))?;
+        tx.commit().await?;
+        Ok(product)
+    }
+
+    async fn delete_product(&self, id: ProductId) -> StoreResult<()> {
+        let result = sqlx::query("DELETE FROM products WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StockError::ProductNotFound(id).into());
+        }
+        Ok(())
+    }
+
+    async fn adjust_atomic(
+        &self,
+        id: ProductId,
+        delta: Delta,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Change> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE products SET stock = stock + ?, version = version + 1, updated_at = ? \
+             WHERE id = ? AND stock + ? BETWEEN 0 AND ?",
+        )
+        .bind(delta.get())
+        .bind(Utc::now())
+        .bind(id)
+        .bind(delta.get())
+        .bind(MAX_QUANTITY)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let product = product_in(&mut tx, id).await?;
+        let product = match product {
+            Some(product) if updated == 1 => product,
+            other => {
+                let stock = other.map(|p| p.stock);
+                return Err(rows::refused_adjustment(id, stock, delta).into());
+            }
+        };
+        let movement_id = insert_movement(&mut tx, &product, delta.get(), meta, None).await?;
+        tx.commit().await?;
+        Ok(Change {
+            product,
+            movement_id,
+        })
+    }
+
+    async fn count_stock(
+        &self,
+        id: ProductId,
+        quantity: Quantity,
+        expected_version: Option<i64>,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Change> {
+        let mut tx = self.pool.begin().await?;
+        // FOR UPDATE locks the row until commit, so nothing changes it between reading the old
+        // stock and writing the counted one.
+        let current: Option<(i64, i64)> =
+            sqlx::query_as("SELECT stock, version FROM products WHERE id = ? FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (old_stock, version) = current.ok_or(StockError::ProductNotFound(id))?;
+        if let Some(expected) = expected_version.filter(|&expected| expected != version) {
+            return Err(StockError::VersionMismatch {
+                product_id: id,
+                expected,
+                actual: version,
+            }
+            .into());
+        }
+        sqlx::query(
+            "UPDATE products SET stock = ?, version = version + 1, updated_at = ? WHERE id = ?",
+        )
+        .bind(quantity.get())
+        .bind(Utc::now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let product = product_in(&mut tx, id)
+            .await?
+            .ok_or(StockError::ProductNotFound(id))?;
+        let movement_id =
+            insert_movement(&mut tx, &product, quantity.get() - old_stock, meta, None).await?;
+        tx.commit().await?;
+        Ok(Change {
+            product,
+            movement_id,
+        })
+    }
+
+    async fn place_order(&self, lines: &OrderLines, meta: &ChangeMeta) -> StoreResult<PlacedOrder> {
+        let mut tx = self.pool.begin().await?;
+        let created_at = Utc::now();
+        let order_id = sqlx::query("INSERT INTO orders (request_id, created_at) VALUES (?, ?)")
+            .bind(meta.request_id.as_deref())
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await?
+            .last_insert_id();
+        let order_id = inserted_id(order_id)?;
+        let mut placed = Vec::with_capacity(lines.lines().len());
+        let mut shortages = Vec::new();
+        // Lines arrive merged and in ascending product id: row locks are taken in that order, so
+        // two orders over the same products queue instead of deadlocking.
+        for line in lines.lines() {
+            let updated = sqlx::query(
+                "UPDATE products SET stock = stock - ?, version = version + 1, updated_at = ? \
+                 WHERE id = ? AND stock >= ?",
+            )
+            .bind(line.quantity.get())
+            .bind(created_at)
+            .bind(line.product_id)
+            .bind(line.quantity.get())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let product = product_in(&mut tx, line.product_id)
+                .await?
+                .ok_or(StockError::ProductNotFound(line.product_id))?;
+            if updated == 0 {
+                shortages.push(Shortage {
+                    product_id: line.product_id,
+                    requested: line.quantity.get(),
+                    available: product.stock,
+                });
+                continue;
+            }
+            let movement_id = insert_movement(
+                &mut tx,
+                &product,
+                -line.quantity.get(),
+                meta,
+                Some(order_id),
+            )
+            .await?;
+            placed.push(PlacedOrderLine {
+                product_id: product.id,
+                quantity: line.quantity.get(),
+                stock: product.stock,
+                version: product.version,
+                movement_id,
+            });
+        }
+        if !shortages.is_empty() {
+            // Dropping the transaction rolls back every line already withdrawn.
+            return Err(StockError::InsufficientStock(shortages).into());
+        }
+        tx.commit().await?;
+        Ok(PlacedOrder {
+            id: order_id,
+            lines: placed,
+            created_at,
+        })
+    }
+
+    async fn list_movements(
+        &self,
+        product_id: ProductId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Page<Movement>> {
+        // One read transaction, so the existence check and the page see the same snapshot.
+        let mut tx = self.pool.begin().await?;
+        if product_in(&mut tx, product_id).await?.is_none() {
+            return Err(StockError::ProductNotFound(product_id).into());
+        }
+        let rows: Vec<MovementRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            movement_columns!(),
+            " FROM movements WHERE product_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
+        ))
+        .bind(product_id)
+        .bind(after.unwrap_or(i64::MAX))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows::page(rows, limit, |m: &Movement| m.id))
+    }
+
+    async fn audit(&self) -> StoreResult<AuditReport> {
+        let mut tx = self.pool.begin().await?;
+        let products_checked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
+            .fetch_one(&mut *tx)
+            .await?;
+        let mismatches: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT p.id, p.stock, \
+                    CAST(p.initial_stock + COALESCE(SUM(m.delta), 0) AS SIGNED) AS ledger_stock \
+             FROM products p LEFT JOIN movements m ON m.product_id = p.id \
+             GROUP BY p.id, p.stock, p.initial_stock \
+             HAVING p.stock <> ledger_stock ORDER BY p.id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(AuditReport {
+            products_checked: products_checked.unsigned_abs(),
+            mismatches: mismatches
+                .into_iter()
+                .map(|(id, stock, ledger_stock)| AuditMismatch {
+                    id,
+                    stock,
+                    ledger_stock,
+                })
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,403 @@
+//! The SQLite backend: the embedded default.
+//!
+//! SQLite lets one connection write at a time. Rather than have many connections fight for the
+//! write lock (each loser sleeps in the busy handler, and throughput collapses), the store keeps
+//! one writer connection that requests queue for in the pool, plus a pool of read-only
+//! connections that read concurrently in WAL mode. Every write transaction starts with
+//! `BEGIN IMMEDIATE`, which takes the write lock up front: a deferred transaction that read first
+//! would fail with `SQLITE_BUSY_SNAPSHOT` instead of waiting if another process wrote meanwhile.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use stocklab_domain::{
+    AuditMismatch, AuditReport, Change, ChangeMeta, Delta, MAX_QUANTITY, Movement, NewProduct,
+    OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId, ProductName, Quantity,
+    Shortage, StockError,
+};
+
+use crate::error::is_unique_violation;
+use crate::rows::{self, MovementRow, ProductRow, movement_columns, product_columns};
+use crate::{Backend, SqliteDurability, Store, StoreError, StoreOptions, StoreResult};
+
+/// A SQLite database file: one writer connection, several readers.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    /// Exactly one connection: writers queue here instead of contending for the file lock.
+    writer: SqlitePool,
+    /// Read-only connections; WAL mode lets them read while the writer writes.
+    readers: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<Self> {
+        let synchronous = match options.sqlite_durability {
+            SqliteDurability::Normal => SqliteSynchronous::Normal,
+            SqliteDurability::Full => SqliteSynchronous::Full,
+        };
+        let base = SqliteConnectOptions::from_str(url)
+            .map_err(|error| StoreError::InvalidUrl {
+                url: url.to_owned(),
+                reason: error.to_string(),
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .busy_timeout(options.lock_timeout)
+            .foreign_keys(true);
+        // A local file cannot drop a connection the way a network can, so the round trip that
+        // tests a connection before each use would only cost time.
+        let pool = |max_connections| {
+            SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .test_before_acquire(false)
+        };
+        let writer = pool(1).connect_with(base.clone()).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let readers = pool(options.max_connections.max(1))
+            .connect_with(base.read_only(true))
+            .await?;
+        Ok(Self { writer, readers })
+    }
+
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+const SELECT_PRODUCT: &str = concat!(
+    "SELECT ",
+    product_columns!(),
+    " FROM products WHERE id = ?1"
+);
+
+const INSERT_MOVEMENT: &str = "INSERT INTO movements \
+     (product_id, delta, stock_after, version, reason, request_id, order_id, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+/// Appends the ledger row for a change that `product` now reflects; returns its id.
+async fn insert_movement(
+    tx: &mut Transaction<'static, Sqlite>,
+    product: &Product,
+    delta: i64,
+    meta: &ChangeMeta,
+    order_id: Option<i64>,
+) -> StoreResult<i64> {
+    let result = sqlx::query(INSERT_MOVEMENT)
+        .bind(product.id)
+        .bind(delta)
+        .bind(product.stock)
+        .bind(product.version)
+        .bind(meta.reason.as_ref().map(|r| r.as_str()))
+        .bind(meta.request_id.as_deref())
+        .bind(order_id)
+        .bind(product.updated_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(result.last_insert_rowid())
+}
+
+async fn current_stock(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: ProductId,
+) -> StoreResult<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT stock FROM products WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn server_version(&self) -> StoreResult<String> {
+        Ok(sqlx::query_scalar("SELECT sqlite_version()")
+            .fetch_one(&self.readers)
+            .await?)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.readers).await?;
+        Ok(())
+    }
+
+    async fn count_products(&self) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
+            .fetch_one(&self.readers)
+            .await?;
+        Ok(count.unsigned_abs())
+    }
+
+    async fn list_products(
+        &self,
+        after: Option<ProductId>,
+        limit: u32,
+    ) -> StoreResult<Page<Product>> {
+        let rows: Vec<ProductRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            product_columns!(),
+            " FROM products WHERE id > ?1 ORDER BY id LIMIT ?2"
+        ))
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.readers)
+        .await?;
+        Ok(rows::page(rows, limit, |p: &Product| p.id))
+    }
+
+    async fn create_product(&self, new: &NewProduct) -> StoreResult<Product> {
+        let row: Result<ProductRow, sqlx::Error> = sqlx::query_as(concat!(
+            "INSERT INTO products (sku, name, stock, initial_stock, version, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?3, 0, ?4, ?4) RETURNING ",
+            product_columns!()
+        ))
+        .bind(new.sku.as_str())
+        .bind(new.name.as_str())
+        .bind(new.stock.get())
+        .bind(Utc::now())
+        .fetch_one(&self.writer)
+        .await;
+        match row {
+            Ok(row) => Ok(row.into()),
+            Err(error) if is_unique_violation(&error) => {
+                Err(StockError::DuplicateSku(new.sku.as_str().to_owned()).into())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn get_product(&self, id: ProductId) -> StoreResult<Product> {
+        let row: Option<ProductRow> = sqlx::query_as(SELECT_PRODUCT)
+            .bind(id)
+            .fetch_optional(&self.readers)
+            .await?;
+        row.map(Product::from)
+            .ok_or(StockError::ProductNotFound(id).into())
+    }
+
+    async fn rename_product(&self, id: ProductId, name: &ProductName) -> StoreResult<Product> {
+        let row: Option<ProductRow> = sqlx::query_as(concat!(
+            "UPDATE products SET name = ?1, updated_at = ?2 WHERE id = ?3 RETURNING ",
+            product_columns!()
+        ))
+        .bind(name.as_str())
+        .bind(Utc::now())
+        .bind(id)
+        .fetch_optional(&self.writer)
+        .await?;
+        row.map(Product::from)
+            .ok_or(StockError::ProductNotFound(id).into())
+    }
+
+    async fn delete_product(&self, id: ProductId) -> StoreResult<()> {
+        let result = sqlx::query("DELETE FROM products WHERE id = ?1")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StockError::ProductNotFound(id).into());
+        }
+        Ok(())
+    }
+
+    async fn adjust_atomic(
+        &self,
+        id: ProductId,
+        delta: Delta,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Change> {
+        let mut tx = self.begin_write().await?;
+        let row: Option<ProductRow> = sqlx::query_as(concat!(
+            "UPDATE products SET stock = stock + ?1, version = version + 1, updated_at = ?2 \
+             WHERE id = ?3 AND stock + ?1 BETWEEN 0 AND ?4 RETURNING ",
+            product_columns!()
+        ))
+        .bind(delta.get())
+        .bind(Utc::now())
+        .bind(id)
+        .bind(MAX_QUANTITY)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(product) = row.map(Product::from) else {
+            let stock = current_stock(&mut tx, id).await?;
+            return Err(rows::refused_adjustment(id, stock, delta).into());
+        };
+        let movement_id = insert_movement(&mut tx, &product, delta.get(), meta, None).await?;
+        tx.commit().await?;
+        Ok(Change {
+            product,
+            movement_id,
+        })
+    }
+
+    async fn count_stock(
+        &self,
+        id: ProductId,
+        quantity: Quantity,
+        expected_version: Option<i64>,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Change> {
+        // BEGIN IMMEDIATE holds the write lock from here to commit, so nothing changes the row
+        // between reading the old stock and writing the counted one.
+        let mut tx = self.begin_write().await?;
+        let current: Option<(i64, i64)> =
+            sqlx::query_as("SELECT stock, version FROM products WHERE id = ?1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (old_stock, version) = current.ok_or(StockError::ProductNotFound(id))?;
+        if let Some(expected) = expected_version.filter(|&expected| expected != version) {
+            return Err(StockError::VersionMismatch {
+                product_id: id,
+                expected,
+                actual: version,
+            }
+            .into());
+        }
+        let row: ProductRow = sqlx::query_as(concat!(
+            "UPDATE products SET stock = ?1, version = version + 1, updated_at = ?2 \
+             WHERE id = ?3 RETURNING ",
+            product_columns!()
+        ))
+        .bind(quantity.get())
+        .bind(Utc::now())
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let product = Product::from(row);
+        let movement_id =
+            insert_movement(&mut tx, &product, quantity.get() - old_stock, meta, None).await?;
+        tx.commit().await?;
+        Ok(Change {
+            product,
+            movement_id,
+        })
+    }
+
+    async fn place_order(&self, lines: &OrderLines, meta: &ChangeMeta) -> StoreResult<PlacedOrder> {
+        let mut tx = self.begin_write().await?;
+        let created_at = Utc::now();
+        let order_id = sqlx::query("INSERT INTO orders (request_id, created_at) VALUES (?1, ?2)")
+            .bind(meta.request_id.as_deref())
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await?
+            .last_insert_rowid();
+        let mut placed = Vec::with_capacity(lines.lines().len());
+        let mut shortages = Vec::new();
+        // Lines arrive merged and in ascending product id: rows are changed in that order.
+        for line in lines.lines() {
+            let row: Option<ProductRow> = sqlx::query_as(concat!(
+                "UPDATE products SET stock = stock - ?1, version = version + 1, updated_at = ?2 \
+                 WHERE id = ?3 AND stock >= ?1 RETURNING ",
+                product_columns!()
+            ))
+            .bind(line.quantity.get())
+            .bind(created_at)
+            .bind(line.product_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(product) = row.map(Product::from) else {
+                let available = current_stock(&mut tx, line.product_id)
+                    .await?
+                    .ok_or(StockError::ProductNotFound(line.product_id))?;
+                shortages.push(Shortage {
+                    product_id: line.product_id,
+                    requested: line.quantity.get(),
+                    available,
+                });
+                continue;
+            };
+            let movement_id = insert_movement(
+                &mut tx,
+                &product,
+                -line.quantity.get(),
+                meta,
+                Some(order_id),
+            )
+            .await?;
+            placed.push(PlacedOrderLine {
+                product_id: product.id,
+                quantity: line.quantity.get(),
+                stock: product.stock,
+                version: product.version,
+                movement_id,
+            });
+        }
+        if !shortages.is_empty() {
+            // Dropping the transaction rolls back every line already withdrawn.
+            return Err(StockError::InsufficientStock(shortages).into());
+        }
+        tx.commit().await?;
+        Ok(PlacedOrder {
+            id: order_id,
+            lines: placed,
+            created_at,
+        })
+    }
+
+    async fn list_movements(
+        &self,
+        product_id: ProductId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Page<Movement>> {
+        // One read transaction, so the existence check and the page see the same snapshot.
+        let mut tx = self.readers.begin().await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE id = ?1")
+            .bind(product_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StockError::ProductNotFound(product_id).into());
+        }
+        let rows: Vec<MovementRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            movement_columns!(),
+            " FROM movements WHERE product_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+        ))
+        .bind(product_id)
+        .bind(after.unwrap_or(i64::MAX))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&mut *tx)
+        .await?;
+        Ok(rows::page(rows, limit, |m: &Movement| m.id))
+    }
+
+    async fn audit(&self) -> StoreResult<AuditReport> {
+        let mut tx = self.readers.begin().await?;
+        let products_checked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
+            .fetch_one(&mut *tx)
+            .await?;
+        let mismatches: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT p.id, p.stock, p.initial_stock + COALESCE(SUM(m.delta), 0) AS ledger_stock \
+             FROM products p LEFT JOIN movements m ON m.product_id = p.id \
+             GROUP BY p.id, p.stock, p.initial_stock \
+             HAVING p.stock <> ledger_stock ORDER BY p.id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        Ok(AuditReport {
+            products_checked: products_checked.unsigned_abs(),
+            mismatches: mismatches
+                .into_iter()
+                .map(|(id, stock, ledger_stock)| AuditMismatch {
+                    id,
+                    stock,
+                    ledger_stock,
+                })
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,108 @@
+//! The command line. One configuration struct per subcommand, each option also settable from an
+//! environment variable, and passed explicitly to whatever needs it: there are no globals.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use stocklab_domain::Strategy;
+use stocklab_store::{SqliteDurability, StoreOptions};
+
+/// stocklab: a concurrent inventory service, and a lab for what goes wrong when many clients
+/// change the same stock at once.
+#[derive(Debug, Parser)]
+#[command(name = "stocklab", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: the HTTP API and its docs (the default when no command is given).
+    Serve(ServeArgs),
+}
+
+/// Options of `stocklab serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The address to listen on. Use 127.0.0.1:0 to let the system pick a free port.
+    #[arg(long, env = "STOCKLAB_ADDR", default_value = "127.0.0.1:8000")]
+    pub addr: SocketAddr,
+
+    /// Where stock lives: sqlite://FILE (created if missing) or mysql://USER:PASSWORD@HOST:PORT/DB
+    /// (MySQL 8 or MariaDB 10.11; mariadb:// works too). The schema is migrated at start-up.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://stocklab.db")]
+    pub database_url: String,
+
+    /// How stock changes are protected when a request does not say (?strategy=).
+    #[arg(
+        long,
+        env = "STOCKLAB_STRATEGY",
+        default_value = "atomic",
+        value_parser = strategy_parser(),
+    )]
+    pub strategy: Strategy,
+
+    /// Do not load the demo catalogue into an empty database.
+    #[arg(long, env = "STOCKLAB_NO_DEMO_DATA")]
+    pub no_demo_data: bool,
+
+    /// The most database connections to open (for SQLite: readers; writes always use one).
+    #[arg(long, env = "STOCKLAB_DB_MAX_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: u32,
+
+    /// How long a request may wait for a database connection before it fails with 503.
+    #[arg(long, env = "STOCKLAB_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub db_acquire_timeout_ms: u64,
+
+    /// How long a change may wait for a row or database lock before it fails with 409
+    /// lock_timeout. MySQL counts whole seconds (rounded up).
+    #[arg(long, env = "STOCKLAB_LOCK_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub lock_timeout_ms: u64,
+
+    /// SQLite durability. normal: a commit survives a crash of the service, but the last commits
+    /// may be lost on power loss (fast). full: every commit is on disk before it is acknowledged.
+    #[arg(long, env = "STOCKLAB_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSynchronousArg::Normal)]
+    pub sqlite_synchronous: SqliteSynchronousArg,
+}
+
+/// `--sqlite-synchronous`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqliteSynchronousArg {
+    Normal,
+    Full,
+}
+
+impl ServeArgs {
+    /// Serve arguments with every default, as `stocklab serve` with no options has them.
+    pub fn defaults() -> Self {
+        Cli::parse_from(["stocklab", "serve"])
+            .command
+            .map(|Command::Serve(args)| args)
+            .unwrap_or_else(|| unreachable!("the serve subcommand was given"))
+    }
+
+    pub fn demo_data(&self) -> bool {
+        !self.no_demo_data
+    }
+
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            max_connections: self.db_max_connections,
+            acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
+            lock_timeout: Duration::from_millis(self.lock_timeout_ms),
+            sqlite_durability: match self.sqlite_synchronous {
+                SqliteSynchronousArg::Normal => SqliteDurability::Normal,
+                SqliteSynchronousArg::Full => SqliteDurability::Full,
+            },
+        }
+    }
+}
+
+/// Accepts exactly the strategy names, and lists them in `--help` and in errors.
+fn strategy_parser() -> impl TypedValueParser<Value = Strategy> {
+    PossibleValuesParser::new(Strategy::ALL.iter().map(|s| s.name()))
+        .try_map(|name| name.parse::<Strategy>())
+}
