@@ -1,0 +1,352 @@
+//! The test harness: a real `stocklab` application on a random port over a fresh database, and
+//! a client that speaks to it over real HTTP.
+//!
+//! Every contract test runs on SQLite, and on MariaDB/MySQL when `STOCKLAB_TEST_MYSQL_URL` names
+//! a server (`mysql://root@127.0.0.1:3306/test`); each test gets a database of its own, created
+//! on that server and dropped afterwards. When the variable is set and the server cannot be
+//! reached the tests fail: they never skip silently.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor};
+use stocklab::{Application, ServeArgs};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const MYSQL_URL_VAR: &str = "STOCKLAB_TEST_MYSQL_URL";
+
+/// Which database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Mysql,
+}
+
+/// Runs each named `async fn(TestApp)` once per backend, as `sqlite::NAME` and `mysql::NAME`.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await;
+                    super::$name(app).await;
+                }
+            )*
+        }
+        mod mysql {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if !$crate::helpers::mysql_configured() {
+                        return;
+                    }
+                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Mysql).await;
+                    super::$name(app).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use backend_tests;
+
+/// True when MySQL tests should run; says so once per test when they will not.
+pub fn mysql_configured() -> bool {
+    let configured = std::env::var_os(MYSQL_URL_VAR).is_some();
+    if !configured {
+        eprintln!(
+            "not run on MySQL: set {MYSQL_URL_VAR}=mysql://root@127.0.0.1:3306/test to run it"
+        );
+    }
+    configured
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    /// The body as JSON, or `Value::Null` when it is empty or not JSON.
+    pub json: Value,
+}
+
+impl Reply {
+    /// Asserts an error response with this status and code; returns the error object.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(
+            (self.status, self.json["error"]["code"].as_str()),
+            (status, Some(code)),
+            "unexpected response: {self:#?}"
+        );
+        let message = self.json["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            !message.is_empty(),
+            "an error says what is wrong: {self:#?}"
+        );
+        &self.json["error"]
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "unexpected response: {self:#?}");
+        &self.json
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A running application and a client for it. Dropping it stops the server and removes the
+/// database.
+#[derive(Debug)]
+pub struct TestApp {
+    pub backend: Backend,
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    _database: TestDatabase,
+}
+
+impl TestApp {
+    /// A server without demo data, on a fresh database.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// A server whose arguments `configure` may change first.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut ServeArgs)) -> Self {
+        let database = TestDatabase::create(backend).await;
+        let mut args = ServeArgs::defaults();
+        args.addr = "127.0.0.1:0".parse().expect("a valid address");
+        args.database_url = database.url.clone();
+        args.no_demo_data = true;
+        configure(&mut args);
+        Self::serve(backend, args, database).await
+    }
+
+    async fn serve(backend: Backend, args: ServeArgs, database: TestDatabase) -> Self {
+        let app = Application::build(&args)
+            .await
+            .expect("the application starts");
+        let addr = app.local_addr().expect("a bound address");
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stop.await;
+        }));
+        Self {
+            backend,
+            base_url: format!("http://{addr}"),
+            client: client(),
+            database_url: args.database_url,
+            shutdown: Some(shutdown),
+            server: Some(server),
+            _database: database,
+        }
+    }
+
+    /// Stops the server gracefully and waits until it has stopped.
+    pub async fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task did not panic")
+                .expect("the server stopped cleanly");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Sends a request with an optional JSON body and reads the whole reply.
+    pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.expect("the server answers")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.request(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.request(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.request(Method::DELETE, path, None).await
+    }
+
+    /// Creates a product and returns its id.
+    pub async fn create_product(&self, sku: &str, stock: i64) -> i64 {
+        let reply = self
+            .post(
+                "/api/products",
+                json!({"sku": sku, "name": format!("Product {sku}"), "stock": stock}),
+            )
+            .await;
+        reply.assert_status(201)["id"]
+            .as_i64()
+            .expect("a product id")
+    }
+
+    /// Withdraws or receives `delta` units.
+    pub async fn adjust(&self, id: i64, delta: i64) -> Reply {
+        self.post(
+            &format!("/api/products/{id}/adjust"),
+            json!({"delta": delta}),
+        )
+        .await
+    }
+
+    pub async fn stock_of(&self, id: i64) -> i64 {
+        let reply = self.get(&format!("/api/products/{id}")).await;
+        reply.assert_status(200)["stock"].as_i64().expect("a stock")
+    }
+
+    /// Asserts that the ledger explains every product's stock.
+    #[track_caller]
+    pub async fn assert_audit_ok(&self) {
+        let reply = self.get("/api/audit").await;
+        assert_eq!(
+            reply.assert_status(200)["ok"],
+            json!(true),
+            "audit: {reply:#?}"
+        );
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// A client that never goes through a proxy: tests talk to 127.0.0.1 only.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("a reqwest client")
+}
+
+pub async fn read(response: reqwest::Response) -> Reply {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("a readable body");
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        json,
+    }
+}
+
+/// A database that exists for one test: a SQLite file in a temporary directory, or a database
+/// created on the MySQL server and dropped when the test ends.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    mysql: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let url = format!("sqlite://{}", dir.path().join("stocklab.db").display());
+                Self {
+                    url,
+                    _dir: Some(dir),
+                    mysql: None,
+                }
+            }
+            Backend::Mysql => {
+                let server_url = std::env::var(MYSQL_URL_VAR)
+                    .unwrap_or_else(|_| panic!("{MYSQL_URL_VAR} must be set for MySQL tests"));
+                let name = format!("stocklab_t_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::MySqlConnection::connect(&server_url).await.unwrap_or_else(|error| {
+                    panic!("{MYSQL_URL_VAR}={server_url} is set but the server cannot be reached: {error}")
+                });
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{name}`")))
+                    .await
+                    .expect("the test database is created");
+                let url = with_database(&server_url, &name);
+                Self {
+                    url,
+                    _dir: None,
+                    mysql: Some((server_url, name)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((server_url, name)) = self.mysql.take() else {
+            return;
+        };
+        // Drop cannot await, and may run inside the test's runtime: drop the database from a
+        // runtime of its own on another thread.
+        let statement = format!("DROP DATABASE IF EXISTS `{name}`");
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let mut admin = sqlx::MySqlConnection::connect(&server_url).await?;
+                admin
+                    .execute(sqlx::AssertSqlSafe(statement))
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop the test database {name}: {dropped:?}");
+        }
+    }
+}
+
+/// `mysql://user@host:port/db?params` with the database replaced by `database`.
+pub fn with_database(server_url: &str, database: &str) -> String {
+    let (base, query) = match server_url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (server_url, None),
+    };
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_end..].find('/').map(|i| authority_end + i);
+    let root = path_start.map_or(base, |i| &base[..i]);
+    match query {
+        Some(query) => format!("{root}/{database}?{query}"),
+        None => format!("{root}/{database}"),
+    }
+}

@@ -1,0 +1,15 @@
+//! The HTTP contract, driven the way a client drives it: real requests to a real server on a
+//! random port, each test on a fresh database, on SQLite and (with `STOCKLAB_TEST_MYSQL_URL`)
+//! on MariaDB/MySQL. One test binary, one module per feature.
+
+mod helpers;
+
+mod audit;
+mod bad_input;
+mod concurrency;
+mod docs;
+mod health;
+mod orders;
+mod products;
+mod stock;
+mod unavailable;
