@@ -225,7 +225,6 @@ impl TestApp {
     }
 
     /// Asserts that the ledger explains every product's stock.
-    #[track_caller]
     pub async fn assert_audit_ok(&self) {
         let reply = self.get("/api/audit").await;
         assert_eq!(
