@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use sqlx::{Connection, Executor};
 use stocklab::{Application, ServeArgs};
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub const MYSQL_URL_VAR: &str = "STOCKLAB_TEST_MYSQL_URL";
 
@@ -108,9 +107,7 @@ pub struct TestApp {
     pub backend: Backend,
     pub base_url: String,
     pub client: reqwest::Client,
-    pub database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<std::io::Result<()>>>,
     _database: TestDatabase,
 }
 
@@ -137,30 +134,15 @@ impl TestApp {
             .expect("the application starts");
         let addr = app.local_addr().expect("a bound address");
         let (shutdown, stop) = oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_until(async {
+        tokio::spawn(app.run_until(async {
             let _ = stop.await;
         }));
         Self {
             backend,
             base_url: format!("http://{addr}"),
             client: client(),
-            database_url: args.database_url,
             shutdown: Some(shutdown),
-            server: Some(server),
             _database: database,
-        }
-    }
-
-    /// Stops the server gracefully and waits until it has stopped.
-    pub async fn stop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server
-                .await
-                .expect("the server task did not panic")
-                .expect("the server stopped cleanly");
         }
     }
 
