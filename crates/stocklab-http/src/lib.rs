@@ -131,7 +131,12 @@ pub fn app(inventory: Inventory) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(map_request(drop_unusable_request_id))
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // Failures are logged once, by `AppError`, with their cause; not again here.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_failure(()),
+        )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER));
     api.merge(docs::router(Arc::new(openapi)))
         .fallback(route_not_found)

@@ -363,7 +363,11 @@ impl Store for MySqlStore {
     ) -> StoreResult<Page<Movement>> {
         // One read transaction, so the existence check and the page see the same snapshot.
         let mut tx = self.pool.begin().await?;
-        if product_in(&mut tx, product_id).await?.is_none() {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE id = ?")
+            .bind(product_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
             return Err(StockError::ProductNotFound(product_id).into());
         }
         let rows: Vec<MovementRow> = sqlx::query_as(concat!(

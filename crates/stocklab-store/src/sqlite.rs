@@ -6,8 +6,13 @@
 //! connections that read concurrently in WAL mode. Every write transaction starts with
 //! `BEGIN IMMEDIATE`, which takes the write lock up front: a deferred transaction that read first
 //! would fail with `SQLITE_BUSY_SNAPSHOT` instead of waiting if another process wrote meanwhile.
+//! Adjustments, the hot path, go one step further and queue for a group commit
+//! ([`write_batch`]).
+
+mod write_batch;
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -32,6 +37,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// Read-only connections; WAL mode lets them read while the writer writes.
     readers: SqlitePool,
+    /// Adjustments waiting for the next group commit on `writer`.
+    adjustments: write_batch::WriteQueue,
 }
 
 impl SqliteStore {
@@ -49,7 +56,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
             .busy_timeout(options.lock_timeout)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Checkpoints run on a connection of their own (see `checkpoint_in_background`),
+            // not inside whichever commit happens to cross the threshold.
+            .pragma("wal_autocheckpoint", "0");
         // A local file cannot drop a connection the way a network can, so the round trip that
         // tests a connection before each use would only cost time.
         let pool = |max_connections| {
@@ -61,14 +71,82 @@ impl SqliteStore {
         let writer = pool(1).connect_with(base.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let readers = pool(options.max_connections.max(1))
-            .connect_with(base.read_only(true))
+            .connect_with(base.clone().read_only(true))
             .await?;
-        Ok(Self { writer, readers })
+        let checkpointer = pool(1).connect_with(base.clone()).await?;
+        tokio::spawn(checkpoint_in_background(checkpointer));
+        let adjustments = write_batch::WriteQueue::start(writer.clone(), options.acquire_timeout);
+        Ok(Self {
+            writer,
+            readers,
+            adjustments,
+        })
     }
 
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+        begin_write(&self.writer).await
     }
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Copies the WAL back into the database file every [`CHECKPOINT_INTERVAL`].
+///
+/// SQLite's automatic checkpoint runs inside the commit that crosses its threshold, so the
+/// writer everyone queues behind would stall for the copy and its fsync. A `PASSIVE` checkpoint
+/// on another connection runs beside the writer without blocking it. It ends when the pool is
+/// closed.
+async fn checkpoint_in_background(checkpointer: SqlitePool) {
+    let mut ticks = tokio::time::interval(CHECKPOINT_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&checkpointer)
+            .await
+        {
+            Ok(_) => {}
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => tracing::warn!(%error, "WAL checkpoint failed; will retry"),
+        }
+    }
+}
+
+async fn begin_write(writer: &SqlitePool) -> StoreResult<Transaction<'static, Sqlite>> {
+    Ok(writer.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// One adjustment in a transaction of its own: one conditional `UPDATE`, and the ledger row.
+/// [`write_batch`] falls back to this when a batch fails, so each caller gets its own error.
+async fn adjust_one(
+    writer: &SqlitePool,
+    id: ProductId,
+    delta: Delta,
+    meta: &ChangeMeta,
+) -> StoreResult<Change> {
+    let mut tx = begin_write(writer).await?;
+    let row: Option<ProductRow> = sqlx::query_as(concat!(
+        "UPDATE products SET stock = stock + ?1, version = version + 1, updated_at = ?2 \
+         WHERE id = ?3 AND stock + ?1 BETWEEN 0 AND ?4 RETURNING ",
+        product_columns!()
+    ))
+    .bind(delta.get())
+    .bind(Utc::now())
+    .bind(id)
+    .bind(MAX_QUANTITY)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(product) = row.map(Product::from) else {
+        let stock = current_stock(&mut tx, id).await?;
+        return Err(rows::refused_adjustment(id, stock, delta).into());
+    };
+    let movement_id = insert_movement(&mut tx, &product, delta.get(), meta, None).await?;
+    tx.commit().await?;
+    Ok(Change {
+        product,
+        movement_id,
+    })
 }
 
 const SELECT_PRODUCT: &str = concat!(
@@ -217,28 +295,7 @@ impl Store for SqliteStore {
         delta: Delta,
         meta: &ChangeMeta,
     ) -> StoreResult<Change> {
-        let mut tx = self.begin_write().await?;
-        let row: Option<ProductRow> = sqlx::query_as(concat!(
-            "UPDATE products SET stock = stock + ?1, version = version + 1, updated_at = ?2 \
-             WHERE id = ?3 AND stock + ?1 BETWEEN 0 AND ?4 RETURNING ",
-            product_columns!()
-        ))
-        .bind(delta.get())
-        .bind(Utc::now())
-        .bind(id)
-        .bind(MAX_QUANTITY)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(product) = row.map(Product::from) else {
-            let stock = current_stock(&mut tx, id).await?;
-            return Err(rows::refused_adjustment(id, stock, delta).into());
-        };
-        let movement_id = insert_movement(&mut tx, &product, delta.get(), meta, None).await?;
-        tx.commit().await?;
-        Ok(Change {
-            product,
-            movement_id,
-        })
+        self.adjustments.adjust(id, delta, meta.clone()).await
     }
 
     async fn count_stock(

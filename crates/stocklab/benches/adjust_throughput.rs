@@ -25,7 +25,7 @@ const PRODUCTS: usize = 1000;
 const TARGET_PER_SECOND: f64 = 10_000.0;
 const TARGET_RSS_MIB: f64 = 50.0;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let seconds: u64 = std::env::var("STOCKLAB_BENCH_SECONDS")
         .ok()
@@ -106,6 +106,7 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_stocklab"))
             .args(["serve", "--addr", "127.0.0.1:0", "--no-demo-data"])
             .current_dir(dir)
+            .env_clear()
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()

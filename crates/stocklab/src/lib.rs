@@ -52,9 +52,16 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to the database (running its migrations), loads the demo data into an empty
-    /// database when asked to, and binds the listening socket.
+    /// Binds the listening socket, connects to the database (running its migrations) and loads
+    /// the demo data into an empty database when asked to.
     pub async fn build(args: &ServeArgs) -> Result<Self, StartupError> {
+        // Bind first: a taken port is reported at once, before any database work.
+        let listener = TcpListener::bind(args.addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: args.addr,
+                source,
+            })?;
         let store = stocklab_store::connect(&args.database_url, &args.store_options())
             .await
             .map_err(|source| StartupError::Database {
@@ -70,12 +77,6 @@ impl Application {
         } else {
             0
         };
-        let listener = TcpListener::bind(args.addr)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: args.addr,
-                source,
-            })?;
         Ok(Self {
             listener,
             inventory,

@@ -24,6 +24,7 @@ impl Running {
         let mut child = Command::new(BIN)
             .args(args)
             .current_dir(dir)
+            .env_clear()
             .env("STOCKLAB_ADDR", "127.0.0.1:0")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -142,6 +143,7 @@ fn run(args: &[&str], dir: &Path) -> Output {
     Command::new(BIN)
         .args(args)
         .current_dir(dir)
+        .env_clear()
         .output()
         .expect("stocklab runs")
 }
