@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use stocklab_domain::{
     AuditReport, Change, ChangeMeta, Delta, Movement, NewProduct, OrderLines, Page, PlacedOrder,
-    Product, ProductId, ProductName, Quantity, Strategy,
+    Product, ProductId, ProductName, Quantity, StockError, Strategy,
 };
 use stocklab_store::{Backend, Store, StoreError};
 
@@ -61,16 +61,14 @@ impl Inventory {
         self.default_strategy
     }
 
-    /// Fills an empty database with the demo catalogue; returns how many products it added.
+    /// Fills an empty database with the demo catalogue, all of it or none; returns how many
+    /// products it added (0 when the database had products, or another instance starting at the
+    /// same moment seeded it).
     pub async fn seed_demo_data_if_empty(&self) -> ServiceResult<usize> {
-        if self.store.count_products().await? > 0 {
-            return Ok(0);
+        match self.store.seed_if_empty(&demo::catalogue()).await {
+            Err(StoreError::Rejected(StockError::DuplicateSku(_))) => Ok(0),
+            seeded => Ok(seeded?),
         }
-        let catalogue = demo::catalogue();
-        for product in &catalogue {
-            self.store.create_product(product).await?;
-        }
-        Ok(catalogue.len())
     }
 
     pub async fn list_products(

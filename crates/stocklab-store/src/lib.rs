@@ -134,7 +134,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;
 
-    async fn count_products(&self) -> StoreResult<u64>;
+    /// Creates `products` if, and only if, the database has no product yet, in one transaction:
+    /// all of them or none. Returns how many it created (0 when there were products already).
+    async fn seed_if_empty(&self, products: &[NewProduct]) -> StoreResult<usize>;
 
     /// Products in ascending id order, starting after `after`.
     async fn list_products(

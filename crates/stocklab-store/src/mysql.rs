@@ -88,6 +88,36 @@ async fn insert_movement(
     inserted_id(result.last_insert_id())
 }
 
+/// Inserts a product; a taken SKU is [`StockError::DuplicateSku`].
+async fn insert_product(
+    tx: &mut Transaction<'static, MySql>,
+    new: &NewProduct,
+) -> StoreResult<Product> {
+    let now = Utc::now();
+    let inserted = sqlx::query(
+        "INSERT INTO products (sku, name, stock, initial_stock, version, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, 0, ?, ?)",
+    )
+    .bind(new.sku.as_str())
+    .bind(new.name.as_str())
+    .bind(new.stock.get())
+    .bind(new.stock.get())
+    .bind(now)
+    .bind(now)
+    .execute(&mut **tx)
+    .await;
+    let id = match inserted {
+        Ok(result) => inserted_id(result.last_insert_id())?,
+        Err(error) if is_unique_violation(&error) => {
+            return Err(StockError::DuplicateSku(new.sku.as_str().to_owned()).into());
+        }
+        Err(error) => return Err(error.into()),
+    };
+    product_in(tx, id)
+        .await?
+        .ok_or(StockError::ProductNotFound(id).into())
+}
+
 /// MySQL reports `LAST_INSERT_ID()` unsigned; our ids are signed and far below `i64::MAX`.
 fn inserted_id(id: u64) -> StoreResult<i64> {
     i64::try_from(id).map_err(|error| StoreError::Database(sqlx::Error::Decode(Box::new(error))))
@@ -122,11 +152,22 @@ impl Store for MySqlStore {
         Ok(())
     }
 
-    async fn count_products(&self) -> StoreResult<u64> {
+    async fn seed_if_empty(&self, products: &[NewProduct]) -> StoreResult<usize> {
+        let mut tx = self.pool.begin().await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
-        Ok(count.unsigned_abs())
+        if count > 0 {
+            return Ok(0);
+        }
+        // Two instances starting on one empty database both get here. The second one's first
+        // insert waits for the first one's uncommitted SKU and then fails as a duplicate, and
+        // its transaction rolls back: the caller learns that another instance seeded.
+        for product in products {
+            insert_product(&mut tx, product).await?;
+        }
+        tx.commit().await?;
+        Ok(products.len())
     }
 
     async fn list_products(
@@ -147,31 +188,8 @@ impl Store for MySqlStore {
     }
 
     async fn create_product(&self, new: &NewProduct) -> StoreResult<Product> {
-        let now = Utc::now();
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO products (sku, name, stock, initial_stock, version, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, 0, ?, ?)",
-        )
-        .bind(new.sku.as_str())
-        .bind(new.name.as_str())
-        .bind(new.stock.get())
-        .bind(new.stock.get())
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-        let id = match inserted {
-            Ok(result) => result.last_insert_id(),
-            Err(error) if is_unique_violation(&error) => {
-                return Err(StockError::DuplicateSku(new.sku.as_str().to_owned()).into());
-            }
-            Err(error) => return Err(error.into()),
-        };
-        let id = inserted_id(id)?;
-        let product = product_in(&mut tx, id)
-            .await?
-            .ok_or(StockError::ProductNotFound(id))?;
+        let product = insert_product(&mut tx, new).await?;
         tx.commit().await?;
         Ok(product)
     }

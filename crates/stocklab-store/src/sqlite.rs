@@ -181,6 +181,31 @@ async fn insert_movement(
     Ok(result.last_insert_rowid())
 }
 
+/// Inserts a product; a taken SKU is [`StockError::DuplicateSku`].
+async fn insert_product(
+    tx: &mut Transaction<'static, Sqlite>,
+    new: &NewProduct,
+) -> StoreResult<Product> {
+    let row: Result<ProductRow, sqlx::Error> = sqlx::query_as(concat!(
+        "INSERT INTO products (sku, name, stock, initial_stock, version, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?3, 0, ?4, ?4) RETURNING ",
+        product_columns!()
+    ))
+    .bind(new.sku.as_str())
+    .bind(new.name.as_str())
+    .bind(new.stock.get())
+    .bind(Utc::now())
+    .fetch_one(&mut **tx)
+    .await;
+    match row {
+        Ok(row) => Ok(row.into()),
+        Err(error) if is_unique_violation(&error) => {
+            Err(StockError::DuplicateSku(new.sku.as_str().to_owned()).into())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
 async fn current_stock(
     tx: &mut Transaction<'static, Sqlite>,
     id: ProductId,
@@ -210,11 +235,21 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn count_products(&self) -> StoreResult<u64> {
+    async fn seed_if_empty(&self, products: &[NewProduct]) -> StoreResult<usize> {
+        // BEGIN IMMEDIATE: a second instance starting on the same file waits here, then finds
+        // the products the first one committed.
+        let mut tx = self.begin_write().await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
-            .fetch_one(&self.readers)
+            .fetch_one(&mut *tx)
             .await?;
-        Ok(count.unsigned_abs())
+        if count > 0 {
+            return Ok(0);
+        }
+        for product in products {
+            insert_product(&mut tx, product).await?;
+        }
+        tx.commit().await?;
+        Ok(products.len())
     }
 
     async fn list_products(
@@ -235,24 +270,10 @@ impl Store for SqliteStore {
     }
 
     async fn create_product(&self, new: &NewProduct) -> StoreResult<Product> {
-        let row: Result<ProductRow, sqlx::Error> = sqlx::query_as(concat!(
-            "INSERT INTO products (sku, name, stock, initial_stock, version, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?3, 0, ?4, ?4) RETURNING ",
-            product_columns!()
-        ))
-        .bind(new.sku.as_str())
-        .bind(new.name.as_str())
-        .bind(new.stock.get())
-        .bind(Utc::now())
-        .fetch_one(&self.writer)
-        .await;
-        match row {
-            Ok(row) => Ok(row.into()),
-            Err(error) if is_unique_violation(&error) => {
-                Err(StockError::DuplicateSku(new.sku.as_str().to_owned()).into())
-            }
-            Err(error) => Err(error.into()),
-        }
+        let mut tx = self.begin_write().await?;
+        let product = insert_product(&mut tx, new).await?;
+        tx.commit().await?;
+        Ok(product)
     }
 
     async fn get_product(&self, id: ProductId) -> StoreResult<Product> {

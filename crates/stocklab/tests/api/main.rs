@@ -7,6 +7,7 @@ mod helpers;
 mod audit;
 mod bad_input;
 mod concurrency;
+mod demo;
 mod docs;
 mod health;
 mod orders;
