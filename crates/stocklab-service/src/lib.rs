@@ -51,6 +51,11 @@ impl Inventory {
         self.store.backend()
     }
 
+    /// Closes the database connections; call it once nothing uses the inventory any more.
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
     /// Succeeds when the database answers.
     pub async fn ping(&self) -> ServiceResult<()> {
         Ok(self.store.ping().await?)

@@ -134,6 +134,10 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;
 
+    /// Closes every connection, waiting for those in use to be returned. For SQLite, closing
+    /// the last connection checkpoints the WAL into the database file and removes it.
+    async fn close(&self);
+
     /// Creates `products` if, and only if, the database has no product yet, in one transaction:
     /// all of them or none. Returns how many it created (0 when there were products already).
     async fn seed_if_empty(&self, products: &[NewProduct]) -> StoreResult<usize>;

@@ -152,6 +152,10 @@ impl Store for MySqlStore {
         Ok(())
     }
 
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn seed_if_empty(&self, products: &[NewProduct]) -> StoreResult<usize> {
         let mut tx = self.pool.begin().await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")

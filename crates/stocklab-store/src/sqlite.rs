@@ -37,6 +37,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// Read-only connections; WAL mode lets them read while the writer writes.
     readers: SqlitePool,
+    /// Runs the WAL checkpoints (see [`checkpoint_in_background`]).
+    checkpointer: SqlitePool,
     /// Adjustments waiting for the next group commit on `writer`.
     adjustments: write_batch::WriteQueue,
 }
@@ -74,11 +76,12 @@ impl SqliteStore {
             .connect_with(base.clone().read_only(true))
             .await?;
         let checkpointer = pool(1).connect_with(base.clone()).await?;
-        tokio::spawn(checkpoint_in_background(checkpointer));
+        tokio::spawn(checkpoint_in_background(checkpointer.clone()));
         let adjustments = write_batch::WriteQueue::start(writer.clone(), options.acquire_timeout);
         Ok(Self {
             writer,
             readers,
+            checkpointer,
             adjustments,
         })
     }
@@ -233,6 +236,13 @@ impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.readers).await?;
         Ok(())
+    }
+
+    async fn close(&self) {
+        // The writer last: the connection that closes last checkpoints and removes the WAL.
+        self.readers.close().await;
+        self.checkpointer.close().await;
+        self.writer.close().await;
     }
 
     async fn seed_if_empty(&self, products: &[NewProduct]) -> StoreResult<usize> {

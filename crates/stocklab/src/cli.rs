@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::builder::{BoolishValueParser, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use stocklab_domain::Strategy;
 use stocklab_store::{SqliteDurability, StoreOptions};
@@ -45,8 +45,9 @@ pub struct ServeArgs {
     )]
     pub strategy: Strategy,
 
-    /// Do not load the demo catalogue into an empty database.
-    #[arg(long, env = "STOCKLAB_NO_DEMO_DATA")]
+    /// Do not load the demo catalogue into an empty database. The environment variable takes
+    /// true/false, yes/no, on/off or 1/0.
+    #[arg(long, env = "STOCKLAB_NO_DEMO_DATA", value_parser = BoolishValueParser::new())]
     pub no_demo_data: bool,
 
     /// The most database connections to open (for SQLite: readers; writes always use one).

@@ -99,14 +99,16 @@ impl Application {
         self.inventory.backend()
     }
 
-    /// Serves until `shutdown` completes, then stops accepting connections and lets the requests
-    /// in flight finish.
+    /// Serves until `shutdown` completes, then stops accepting connections, lets the requests in
+    /// flight finish, and closes the database connections.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        axum::serve(self.listener, stocklab_http::app(self.inventory))
+        let served = axum::serve(self.listener, stocklab_http::app(self.inventory.clone()))
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        self.inventory.close().await;
+        served
     }
 }

@@ -194,6 +194,12 @@ fn with_no_arguments_it_serves_demo_data_from_stocklab_db_and_stops_on_sigterm()
 
     server.terminate();
     assert!(server.wait().success(), "a clean exit on SIGTERM");
+    for leftover in ["stocklab.db-wal", "stocklab.db-shm"] {
+        assert!(
+            !dir.path().join(leftover).exists(),
+            "{leftover} was removed on shutdown"
+        );
+    }
 }
 
 #[test]
