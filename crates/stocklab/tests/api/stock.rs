@@ -55,6 +55,14 @@ pub(crate) async fn movements(app: &TestApp, id: i64) -> Vec<Value> {
     page["items"].as_array().expect("a page has items").clone()
 }
 
+/// The named fields of each ledger row, in order: one JSON array per row, to compare at a glance.
+pub(crate) fn pick(ledger: &[Value], fields: &[&str]) -> Vec<Value> {
+    ledger
+        .iter()
+        .map(|row| Value::Array(fields.iter().map(|field| row[*field].clone()).collect()))
+        .collect()
+}
+
 /// A successful change's product and ledger row, with the strategy header checked.
 #[track_caller]
 fn change(reply: &Reply) -> (Value, i64) {
@@ -103,20 +111,18 @@ async fn adjust_receives_and_withdraws_one_version_at_a_time(app: TestApp) {
     assert_eq!(product(&app, id).await, withdrawn);
 
     let ledger = movements(&app, id).await;
-    let facts: Vec<Value> = ledger
-        .iter()
-        .map(|m| {
-            json!([
-                m["id"],
-                m["product_id"],
-                m["delta"],
-                m["stock_after"],
-                m["version"],
-                m["reason"],
-                m["order_id"]
-            ])
-        })
-        .collect();
+    let facts = pick(
+        &ledger,
+        &[
+            "id",
+            "product_id",
+            "delta",
+            "stock_after",
+            "version",
+            "reason",
+            "order_id",
+        ],
+    );
     assert_eq!(
         facts,
         vec![
@@ -199,18 +205,10 @@ async fn count_sets_the_stock_and_records_the_difference(app: TestApp) {
     assert_eq!(product(&app, id).await, recounted);
 
     let ledger = movements(&app, id).await;
-    let facts: Vec<Value> = ledger
-        .iter()
-        .map(|m| {
-            json!([
-                m["id"],
-                m["delta"],
-                m["stock_after"],
-                m["version"],
-                m["reason"]
-            ])
-        })
-        .collect();
+    let facts = pick(
+        &ledger,
+        &["id", "delta", "stock_after", "version", "reason"],
+    );
     assert_eq!(
         facts,
         vec![
