@@ -51,6 +51,27 @@ pub enum StockError {
     },
 }
 
+impl StockError {
+    /// Why adding `delta` to product `id` is refused, given its current stock (`None` when the
+    /// product does not exist).
+    pub fn refused(id: ProductId, stock: Option<i64>, delta: crate::Delta) -> StockError {
+        let delta = delta.get();
+        match stock {
+            None => StockError::ProductNotFound(id),
+            Some(stock) if stock + delta > crate::MAX_QUANTITY => StockError::StockOverflow {
+                product_id: id,
+                stock,
+                delta,
+            },
+            Some(stock) => StockError::InsufficientStock(vec![Shortage {
+                product_id: id,
+                requested: -delta,
+                available: stock,
+            }]),
+        }
+    }
+}
+
 fn describe_shortages(shortages: &[Shortage]) -> String {
     shortages
         .iter()

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{ProductId, ProductName, Quantity, Sku};
+use crate::{Delta, ProductId, ProductName, Quantity, Sku, StockError};
 
 /// A product as stored. `version` grows by one with every committed stock change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,4 +97,27 @@ pub struct AuditMismatch {
 pub struct ChangeMeta {
     pub reason: Option<crate::Reason>,
     pub request_id: Option<String>,
+}
+
+/// A product's stock and version at one moment: what a read-modify-write starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockLevel {
+    pub stock: i64,
+    pub version: i64,
+}
+
+impl StockLevel {
+    /// The level after adding `delta` to product `id`, or why that is refused: the stock may not
+    /// go below 0 nor above [`MAX_QUANTITY`](crate::MAX_QUANTITY).
+    pub fn apply(self, id: ProductId, delta: Delta) -> Result<StockLevel, StockError> {
+        let stock = self.stock + delta.get();
+        if (0..=crate::MAX_QUANTITY).contains(&stock) {
+            Ok(StockLevel {
+                stock,
+                version: self.version + 1,
+            })
+        } else {
+            Err(StockError::refused(id, Some(self.stock), delta))
+        }
+    }
 }

@@ -7,24 +7,58 @@ use std::str::FromStr;
 use crate::ValidationError;
 
 /// A synchronization strategy (DESIGN.md, "Strategies").
-///
-/// `Atomic` is the safe default: one conditional `UPDATE ... WHERE stock + delta >= 0`, with the
-/// ledger row written in the same transaction. The lab's other strategies join this enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Strategy {
+    /// Read, (race window), compute, write back: no protection at all. Lab only.
+    Unsafe,
+    /// One process-wide lock around the read-modify-write.
+    Mutex,
+    /// One lock per product (striped), so different products proceed in parallel.
+    PerProduct,
+    /// A semaphore with N permits around the read-modify-write: a lock when N = 1, and with
+    /// N > 1 (lab only) a limit on concurrency that is not mutual exclusion.
+    Semaphore,
+    /// A database transaction that locks the row before reading it.
+    Pessimistic,
+    /// Read with the version, write only if the version is unchanged, retry on conflict.
+    Optimistic,
+    /// One conditional statement: `stock = stock + delta WHERE stock + delta >= 0`.
     #[default]
     Atomic,
 }
 
 impl Strategy {
-    /// Every strategy, in the order the lab presents them.
-    pub const ALL: &'static [Strategy] = &[Strategy::Atomic];
+    /// Every strategy, in the order the lab presents them: from no protection to the default.
+    pub const ALL: &'static [Strategy] = &[
+        Strategy::Unsafe,
+        Strategy::Mutex,
+        Strategy::PerProduct,
+        Strategy::Semaphore,
+        Strategy::Pessimistic,
+        Strategy::Optimistic,
+        Strategy::Atomic,
+    ];
 
     /// The name used on the command line, in `?strategy=` and in responses.
     pub fn name(self) -> &'static str {
         match self {
+            Strategy::Unsafe => "unsafe",
+            Strategy::Mutex => "mutex",
+            Strategy::PerProduct => "per-product",
+            Strategy::Semaphore => "semaphore",
+            Strategy::Pessimistic => "pessimistic",
+            Strategy::Optimistic => "optimistic",
             Strategy::Atomic => "atomic",
         }
+    }
+
+    /// True for strategies that protect a change even when several service instances share
+    /// one database: the protection is the database's, not a lock in one process.
+    pub fn protects_across_instances(self) -> bool {
+        matches!(
+            self,
+            Strategy::Pessimistic | Strategy::Optimistic | Strategy::Atomic
+        )
     }
 }
 
@@ -62,5 +96,15 @@ mod tests {
             assert_eq!(strategy.name().parse::<Strategy>(), Ok(strategy));
         }
         assert!("nope".parse::<Strategy>().is_err());
+    }
+
+    #[test]
+    fn only_database_strategies_protect_across_instances() {
+        let across: Vec<&str> = Strategy::ALL
+            .iter()
+            .filter(|s| s.protects_across_instances())
+            .map(|s| s.name())
+            .collect();
+        assert_eq!(across, ["pessimistic", "optimistic", "atomic"]);
     }
 }

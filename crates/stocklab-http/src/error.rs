@@ -88,7 +88,16 @@ impl AppError {
             }
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
-            AppError::Service(ServiceError::Store(store)) => store_status_and_code(store),
+            AppError::Service(service) => match service {
+                ServiceError::Store(store) => store_status_and_code(store),
+                ServiceError::LabDisabled(_) => (StatusCode::FORBIDDEN, "lab_disabled"),
+                ServiceError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+                ServiceError::StrategyNotSupported { .. } => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "strategy_not_supported")
+                }
+                ServiceError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
+                ServiceError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+            },
         }
     }
 
@@ -150,12 +159,12 @@ impl IntoResponse for AppError {
         let (status, code) = self.status_and_code();
         let message = if status.is_server_error() {
             tracing::error!(error = %self, code, "request failed");
-            match status {
-                StatusCode::SERVICE_UNAVAILABLE => {
-                    "the database is unavailable; try again shortly".to_owned()
-                }
-                _ => "internal error; the server log has the details".to_owned(),
+            match code {
+                "database_unavailable" => "the database is unavailable; try again shortly",
+                "shutting_down" => "the service is shutting down; try another instance",
+                _ => "internal error; the server log has the details",
             }
+            .to_owned()
         } else {
             self.to_string()
         };

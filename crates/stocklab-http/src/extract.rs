@@ -4,7 +4,10 @@
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use serde::Deserialize;
-use stocklab_domain::{Strategy, ValidationError};
+use std::time::Duration;
+
+use stocklab_domain::ValidationError;
+use stocklab_service::ChangeOptions;
 use tower_http::request_id::RequestId;
 use utoipa::IntoParams;
 
@@ -76,17 +79,63 @@ impl PageQuery {
     }
 }
 
-/// How a stock change is protected: `?strategy=` (default: the server's `--strategy`).
+/// How a stock change is protected: `?strategy=` and the lab's options. Whatever a request does
+/// not name comes from the server's defaults (`--strategy`, `--race-window-ms`).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ChangeQuery {
-    /// The synchronization strategy for this request, e.g. `atomic`.
+    /// The synchronization strategy: unsafe, mutex, per-product, semaphore, pessimistic,
+    /// optimistic or atomic (unsafe: lab only).
     pub strategy: Option<String>,
+    /// The semaphore's permits, 1 to 1000 (default 1, a lock; more: lab only).
+    #[param(minimum = 1, maximum = 1000)]
+    pub permits: Option<i64>,
+    /// Lab only: pause this long (0 to 1000 ms) between the read and the write of a
+    /// read-modify-write, so that concurrent requests read the same stock.
+    #[param(minimum = 0, maximum = 1000)]
+    pub race_window_ms: Option<i64>,
+    /// Lab only: wait at the race point until this many requests (2 to 64) on the same product
+    /// are there, at most the race window (1000 ms when none is given). Makes a race happen on
+    /// demand.
+    #[param(minimum = 2, maximum = 64)]
+    pub rendezvous: Option<i64>,
 }
 
 impl ChangeQuery {
-    pub fn strategy(&self) -> Result<Option<Strategy>, ValidationError> {
-        self.strategy.as_deref().map(str::parse).transpose()
+    pub const MAX_RACE_WINDOW_MS: u64 = 1000;
+
+    /// The options of this request, starting from the server's `defaults`.
+    pub fn options(&self, defaults: ChangeOptions) -> Result<ChangeOptions, ValidationError> {
+        let mut options = defaults;
+        if let Some(strategy) = &self.strategy {
+            options.strategy = strategy.parse()?;
+        }
+        if let Some(permits) = self.permits {
+            options.permits = bounded("permits", permits, 1, 1000)?;
+        }
+        if let Some(window) = self.race_window_ms {
+            let window = bounded("race_window_ms", window, 0, Self::MAX_RACE_WINDOW_MS as i64)?;
+            options.race_window = Duration::from_millis(window.into());
+        }
+        if let Some(size) = self.rendezvous {
+            options.rendezvous = Some(bounded("rendezvous", size, 2, 64)?);
+            if options.race_window.is_zero() {
+                options.race_window = Duration::from_millis(Self::MAX_RACE_WINDOW_MS);
+            }
+        }
+        Ok(options)
     }
+}
+
+fn bounded(field: &'static str, value: i64, min: i64, max: i64) -> Result<u32, ValidationError> {
+    u32::try_from(value)
+        .ok()
+        .filter(|_| (min..=max).contains(&value))
+        .ok_or_else(|| {
+            ValidationError::new(
+                field,
+                format!("must be between {min} and {max}, got {value}"),
+            )
+        })
 }

@@ -22,6 +22,8 @@ pub struct Health {
     pub backend: &'static str,
     /// The strategy used when a request names none.
     pub default_strategy: &'static str,
+    /// Whether lab mode (unsafe strategies, race windows) is on.
+    pub lab: bool,
 }
 
 /// Healthy when the database answers; 503 `database_unavailable` when it does not.
@@ -37,6 +39,7 @@ async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, AppError
     Ok(Json(Health {
         status: "ok",
         backend: state.inventory.backend().name(),
-        default_strategy: state.inventory.default_strategy().name(),
+        default_strategy: state.inventory.default_options().strategy.name(),
+        lab: state.inventory.lab_enabled(),
     }))
 }

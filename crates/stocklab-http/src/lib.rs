@@ -33,7 +33,7 @@ use axum::http::{HeaderName, HeaderValue, Method, Uri};
 use axum::middleware::map_request;
 use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
 use stocklab_domain::Strategy;
-use stocklab_service::Inventory;
+use stocklab_service::{Applied, ChangeOptions, Inventory};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
@@ -53,11 +53,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The strategy a request asked for, or the server's default.
-    fn strategy(&self, query: &ChangeQuery) -> Result<Strategy, AppError> {
-        Ok(query
-            .strategy()?
-            .unwrap_or(self.inventory.default_strategy()))
+    /// The change options a request asked for, on top of the server's defaults.
+    fn change_options(&self, query: &ChangeQuery) -> Result<ChangeOptions, AppError> {
+        Ok(query.options(self.inventory.default_options())?)
     }
 }
 
@@ -71,17 +69,35 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 /// The longest client-chosen request id kept; a longer one is replaced by a fresh one.
 const MAX_REQUEST_ID_LEN: usize = 64;
 
-/// Sets [`STRATEGY_HEADER`] on a response.
-#[derive(Debug, Clone, Copy)]
-pub struct StrategyUsed(pub Strategy);
+/// The response header that says how many times `optimistic` retried.
+pub const RETRIES_HEADER: HeaderName = HeaderName::from_static("x-stocklab-retries");
 
-impl IntoResponseParts for StrategyUsed {
+/// Sets [`STRATEGY_HEADER`] and [`RETRIES_HEADER`] on a response.
+#[derive(Debug, Clone, Copy)]
+pub struct HowApplied {
+    pub strategy: Strategy,
+    pub retries: u32,
+}
+
+impl<T> From<&Applied<T>> for HowApplied {
+    fn from(applied: &Applied<T>) -> Self {
+        Self {
+            strategy: applied.strategy,
+            retries: applied.retries,
+        }
+    }
+}
+
+impl IntoResponseParts for HowApplied {
     type Error = Infallible;
 
     fn into_response_parts(self, mut parts: ResponseParts) -> Result<ResponseParts, Self::Error> {
-        parts
-            .headers_mut()
-            .insert(STRATEGY_HEADER, HeaderValue::from_static(self.0.name()));
+        let headers = parts.headers_mut();
+        headers.insert(
+            STRATEGY_HEADER,
+            HeaderValue::from_static(self.strategy.name()),
+        );
+        headers.insert(RETRIES_HEADER, HeaderValue::from(self.retries));
         Ok(parts)
     }
 }

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use crate::error::{AppError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, ChangeQuery, RequestIdText};
 use crate::views::{OrderRequest, OrderView};
-use crate::{AppState, StrategyUsed};
+use crate::{AppState, HowApplied};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(place_order))
@@ -26,7 +26,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     request_body = OrderRequest,
     responses(
         (status = 201, description = "Placed", body = OrderView,
-            headers(("x-stocklab-strategy" = String, description = "The strategy that ran"))),
+            headers(
+                ("x-stocklab-strategy" = String, description = "The strategy that ran"),
+                ("x-stocklab-retries" = u32, description = "Optimistic retries it took"),
+            )),
         (status = 404, description = "`product_not_found`: a line names no product", body = ErrorBody),
         (status = 409, description = "`insufficient_stock`: `details.shortages` names every line \
             that lacks stock; or `lock_timeout`, `deadlock`", body = ErrorBody),
@@ -37,22 +40,22 @@ async fn place_order(
     ApiQuery(query): ApiQuery<ChangeQuery>,
     RequestIdText(request_id): RequestIdText,
     ApiJson(body): ApiJson<OrderRequest>,
-) -> Result<(StatusCode, StrategyUsed, Json<OrderView>), AppError> {
+) -> Result<(StatusCode, HowApplied, Json<OrderView>), AppError> {
     let raw: Vec<(i64, i64)> = body
         .lines
         .iter()
         .map(|l| (l.product_id, l.quantity))
         .collect();
     let lines = OrderLines::parse(&raw)?;
-    let strategy = state.strategy(&query)?;
+    let options = state.change_options(&query)?;
     let meta = ChangeMeta {
         reason: None,
         request_id,
     };
-    let order = state.inventory.place_order(&lines, strategy, &meta).await?;
+    let applied = state.inventory.place_order(&lines, &options, &meta).await?;
     Ok((
         StatusCode::CREATED,
-        StrategyUsed(strategy),
-        Json(order.into()),
+        HowApplied::from(&applied),
+        Json(applied.value.into()),
     ))
 }

@@ -13,7 +13,7 @@ use crate::views::{
     AdjustRequest, ChangeView, CountRequest, CreateProduct, MovementPage, PatchProduct,
     ProductPage, ProductView,
 };
-use crate::{AppState, StrategyUsed};
+use crate::{AppState, HowApplied};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -129,7 +129,10 @@ async fn delete_product(
     request_body = AdjustRequest,
     responses(
         (status = 200, description = "Applied", body = ChangeView,
-            headers(("x-stocklab-strategy" = String, description = "The strategy that ran"))),
+            headers(
+                ("x-stocklab-strategy" = String, description = "The strategy that ran"),
+                ("x-stocklab-retries" = u32, description = "Optimistic retries it took"),
+            )),
         (status = 404, description = "`product_not_found`", body = ErrorBody),
         (status = 409, description = "`insufficient_stock` (details name the shortage), \
             `lock_timeout` or `deadlock`", body = ErrorBody),
@@ -141,12 +144,12 @@ async fn adjust_stock(
     ApiQuery(query): ApiQuery<ChangeQuery>,
     RequestIdText(request_id): RequestIdText,
     ApiJson(body): ApiJson<AdjustRequest>,
-) -> Result<(StrategyUsed, Json<ChangeView>), AppError> {
+) -> Result<(HowApplied, Json<ChangeView>), AppError> {
     let delta = Delta::parse(body.delta)?;
     let meta = change_meta(body.reason.as_deref(), request_id)?;
-    let strategy = state.strategy(&query)?;
-    let change = state.inventory.adjust(id, delta, strategy, &meta).await?;
-    Ok((StrategyUsed(strategy), Json(change.into())))
+    let options = state.change_options(&query)?;
+    let applied = state.inventory.adjust(id, delta, &options, &meta).await?;
+    Ok((HowApplied::from(&applied), Json(applied.value.into())))
 }
 
 /// Sets the stock to a counted quantity (a stock-take).
@@ -159,7 +162,10 @@ async fn adjust_stock(
     request_body = CountRequest,
     responses(
         (status = 200, description = "Counted", body = ChangeView,
-            headers(("x-stocklab-strategy" = String, description = "The strategy that ran"))),
+            headers(
+                ("x-stocklab-strategy" = String, description = "The strategy that ran"),
+                ("x-stocklab-retries" = u32, description = "Optimistic retries it took"),
+            )),
         (status = 404, description = "`product_not_found`", body = ErrorBody),
         (status = 409, description = "`version_mismatch`, `lock_timeout` or `deadlock`", body = ErrorBody),
     ),
@@ -170,15 +176,15 @@ async fn count_stock(
     ApiQuery(query): ApiQuery<ChangeQuery>,
     RequestIdText(request_id): RequestIdText,
     ApiJson(body): ApiJson<CountRequest>,
-) -> Result<(StrategyUsed, Json<ChangeView>), AppError> {
+) -> Result<(HowApplied, Json<ChangeView>), AppError> {
     let quantity = Quantity::parse("quantity", body.quantity)?;
     let meta = change_meta(body.reason.as_deref(), request_id)?;
-    let strategy = state.strategy(&query)?;
-    let change = state
+    let options = state.change_options(&query)?;
+    let applied = state
         .inventory
-        .count_stock(id, quantity, body.expected_version, strategy, &meta)
+        .count_stock(id, quantity, body.expected_version, &options, &meta)
         .await?;
-    Ok((StrategyUsed(strategy), Json(change.into())))
+    Ok((HowApplied::from(&applied), Json(applied.value.into())))
 }
 
 /// A product's stock ledger, newest first.

@@ -9,41 +9,91 @@
 //!
 //! ## Layout
 //! - [`Inventory`]: products, stock changes, orders, the ledger and the audit.
+//! - [`strategies`]: every synchronization strategy, one implementation each.
+//! - [`locks`]: the in-process locks of `mutex`, `per-product` and `semaphore`.
+//! - [`race`]: the race point where the lab pauses a read-modify-write.
 //! - [`demo`]: the demo catalogue a fresh database starts with.
 //! - [`ServiceError`]: why a use case failed.
 
 pub mod demo;
+pub mod locks;
+pub mod race;
+pub mod strategies;
 
 use std::sync::Arc;
 
 use stocklab_domain::{
-    AuditReport, Change, ChangeMeta, Delta, Movement, NewProduct, OrderLines, Page, PlacedOrder,
-    Product, ProductId, ProductName, Quantity, StockError, Strategy,
+    AuditReport, Change, ChangeMeta, Movement, NewProduct, OrderLines, Page, PlacedOrder, Product,
+    ProductId, ProductName, Quantity, StockError, Strategy,
 };
 use stocklab_store::{Backend, Store, StoreError};
+
+pub use strategies::{Applied, ChangeOptions};
 
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The request asked for something only lab mode allows.
+    #[error("{0} is only available in lab mode (serve --lab)")]
+    LabDisabled(String),
+    /// `optimistic` found the version changed on every try.
+    #[error("the product kept changing: gave up after {retries} optimistic retries")]
+    Conflict { retries: u32 },
+    #[error("{operation} supports only the atomic strategy so far, not {strategy}")]
+    StrategyNotSupported {
+        operation: &'static str,
+        strategy: Strategy,
+    },
+    #[error("the service is shutting down")]
+    ShuttingDown,
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<StockError> for ServiceError {
+    fn from(error: StockError) -> Self {
+        ServiceError::Store(error.into())
+    }
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
-/// The inventory: one store, and the strategy used when a request names none.
+/// The inventory: one store, the change options a request starts from, and the lab.
 #[derive(Debug, Clone)]
 pub struct Inventory {
     store: Arc<dyn Store>,
-    default_strategy: Strategy,
+    defaults: ChangeOptions,
+    lab: Arc<Lab>,
+}
+
+/// What the strategies share within this process.
+#[derive(Debug, Default)]
+struct Lab {
+    /// Whether the lab's unsafe options (DESIGN.md) are allowed.
+    enabled: bool,
+    locks: locks::Locks,
+    rendezvous: race::Rendezvous,
 }
 
 impl Inventory {
-    pub fn new(store: Arc<dyn Store>, default_strategy: Strategy) -> Self {
+    /// An inventory over `store`. Requests start from `defaults` (the server's `--strategy` and
+    /// `--race-window-ms`); with `lab_enabled` false, the lab's unsafe options are refused.
+    pub fn new(store: Arc<dyn Store>, defaults: ChangeOptions, lab_enabled: bool) -> Self {
         Self {
             store,
-            default_strategy,
+            defaults,
+            lab: Arc::new(Lab {
+                enabled: lab_enabled,
+                ..Lab::default()
+            }),
         }
+    }
+
+    /// Whether lab mode is on.
+    pub fn lab_enabled(&self) -> bool {
+        self.lab.enabled
     }
 
     /// Which database the inventory lives in.
@@ -61,9 +111,9 @@ impl Inventory {
         Ok(self.store.ping().await?)
     }
 
-    /// The strategy for requests that name none (the server's `--strategy`).
-    pub fn default_strategy(&self) -> Strategy {
-        self.default_strategy
+    /// The options of a request that names none.
+    pub fn default_options(&self) -> ChangeOptions {
+        self.defaults
     }
 
     /// Fills an empty database with the demo catalogue, all of it or none; returns how many
@@ -104,19 +154,6 @@ impl Inventory {
         Ok(self.store.delete_product(id).await?)
     }
 
-    /// Adds `delta` to a product's stock under `strategy`.
-    pub async fn adjust(
-        &self,
-        id: ProductId,
-        delta: Delta,
-        strategy: Strategy,
-        meta: &ChangeMeta,
-    ) -> ServiceResult<Change> {
-        match strategy {
-            Strategy::Atomic => Ok(self.store.adjust_atomic(id, delta, meta).await?),
-        }
-    }
-
     /// Sets a product's stock to a counted quantity (a stock-take), refusing when the product
     /// has changed since the version the counter saw.
     pub async fn count_stock(
@@ -124,27 +161,35 @@ impl Inventory {
         id: ProductId,
         quantity: Quantity,
         expected_version: Option<i64>,
-        strategy: Strategy,
+        options: &ChangeOptions,
         meta: &ChangeMeta,
-    ) -> ServiceResult<Change> {
-        match strategy {
-            Strategy::Atomic => Ok(self
-                .store
-                .count_stock(id, quantity, expected_version, meta)
-                .await?),
-        }
+    ) -> ServiceResult<Applied<Change>> {
+        only_atomic("stock-take", options)?;
+        let change = self
+            .store
+            .count_stock(id, quantity, expected_version, meta)
+            .await?;
+        Ok(Applied {
+            value: change,
+            strategy: options.strategy,
+            retries: 0,
+        })
     }
 
     /// Withdraws every line of an order, all or nothing.
     pub async fn place_order(
         &self,
         lines: &OrderLines,
-        strategy: Strategy,
+        options: &ChangeOptions,
         meta: &ChangeMeta,
-    ) -> ServiceResult<PlacedOrder> {
-        match strategy {
-            Strategy::Atomic => Ok(self.store.place_order(lines, meta).await?),
-        }
+    ) -> ServiceResult<Applied<PlacedOrder>> {
+        only_atomic("an order", options)?;
+        let order = self.store.place_order(lines, meta).await?;
+        Ok(Applied {
+            value: order,
+            strategy: options.strategy,
+            retries: 0,
+        })
     }
 
     pub async fn list_movements(
@@ -158,5 +203,18 @@ impl Inventory {
 
     pub async fn audit(&self) -> ServiceResult<AuditReport> {
         Ok(self.store.audit().await?)
+    }
+}
+
+/// Stock-takes and orders run only under `atomic` (a locked transaction) so far; a request for
+/// another strategy is refused rather than silently run under a different one.
+fn only_atomic(operation: &'static str, options: &ChangeOptions) -> ServiceResult<()> {
+    if options.strategy == Strategy::Atomic {
+        Ok(())
+    } else {
+        Err(ServiceError::StrategyNotSupported {
+            operation,
+            strategy: options.strategy,
+        })
     }
 }

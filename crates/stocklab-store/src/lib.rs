@@ -27,7 +27,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use stocklab_domain::{
     AuditReport, Change, ChangeMeta, Delta, Movement, NewProduct, OrderLines, Page, PlacedOrder,
-    Product, ProductId, ProductName, Quantity,
+    Product, ProductId, ProductName, Quantity, StockLevel,
 };
 
 pub use error::StoreError;
@@ -120,6 +120,13 @@ pub fn redact_password(url: &str) -> String {
     }
 }
 
+/// Where a read-modify-write pauses between its read and its write. The lab uses it to widen
+/// the race window, or to make several requests meet there, so that a race happens on demand.
+#[async_trait]
+pub trait RacePoint: Send + Sync {
+    async fn reached(&self);
+}
+
 /// Everything the service asks of the database.
 ///
 /// Every stock change writes its ledger row (a movement) in the same transaction as the change,
@@ -164,6 +171,33 @@ pub trait Store: Send + Sync + fmt::Debug {
         &self,
         id: ProductId,
         delta: Delta,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Change>;
+
+    /// Reads a product's stock and version without locking it: where an unprotected
+    /// read-modify-write starts.
+    async fn read_level(&self, id: ProductId) -> StoreResult<StockLevel>;
+
+    /// Writes a stock the caller computed and records the caller's `delta` in the ledger: the
+    /// write half of a read-modify-write. With `expected_version`, only if the product is still
+    /// at that version (`Ok(None)` when it is not); without, whatever happened since the read,
+    /// which is how an update gets lost (and the audit then shows the ledger disagreeing).
+    async fn write_stock(
+        &self,
+        id: ProductId,
+        stock: Quantity,
+        delta: i64,
+        expected_version: Option<i64>,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Option<Change>>;
+
+    /// Adjusts in one transaction that locks the row before reading it (the `pessimistic`
+    /// strategy), pausing at `race_point` between the read and the write.
+    async fn adjust_locked(
+        &self,
+        id: ProductId,
+        delta: Delta,
+        race_point: &dyn RacePoint,
         meta: &ChangeMeta,
     ) -> StoreResult<Change>;
 

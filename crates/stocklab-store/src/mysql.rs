@@ -18,12 +18,12 @@ use sqlx::{AssertSqlSafe, MySql, Transaction};
 use stocklab_domain::{
     AuditMismatch, AuditReport, Change, ChangeMeta, Delta, MAX_QUANTITY, Movement, NewProduct,
     OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId, ProductName, Quantity,
-    Shortage, StockError,
+    Shortage, StockError, StockLevel,
 };
 
 use crate::error::is_unique_violation;
 use crate::rows::{self, MovementRow, ProductRow, movement_columns, product_columns};
-use crate::{Backend, Store, StoreError, StoreOptions, StoreResult};
+use crate::{Backend, RacePoint, Store, StoreError, StoreOptions, StoreResult};
 
 /// A MySQL or MariaDB database reached through a connection pool.
 #[derive(Debug, Clone)]
@@ -61,6 +61,12 @@ impl MySqlStore {
 }
 
 const SELECT_PRODUCT: &str = concat!("SELECT ", product_columns!(), " FROM products WHERE id = ?");
+
+const SELECT_PRODUCT_FOR_UPDATE: &str = concat!(
+    "SELECT ",
+    product_columns!(),
+    " FROM products WHERE id = ? FOR UPDATE"
+);
 
 const INSERT_MOVEMENT: &str = "INSERT INTO movements \
      (product_id, delta, stock_after, version, reason, request_id, order_id, created_at) \
@@ -123,12 +129,17 @@ fn inserted_id(id: u64) -> StoreResult<i64> {
     i64::try_from(id).map_err(|error| StoreError::Database(sqlx::Error::Decode(Box::new(error))))
 }
 
-/// Reads the product inside `tx`; after an `UPDATE` of it, this sees the new values.
+/// Reads and locks the product inside `tx`, until the transaction ends.
+///
+/// A locking read sees the latest committed row, not the transaction's REPEATABLE READ
+/// snapshot: a pessimistic change that waited for another one's lock reads what that one
+/// committed, and a refusal reports the stock as it is now. After an `UPDATE` of the row (which
+/// already holds its lock) it sees the new values.
 async fn product_in(
     tx: &mut Transaction<'static, MySql>,
     id: ProductId,
 ) -> StoreResult<Option<Product>> {
-    let row: Option<ProductRow> = sqlx::query_as(SELECT_PRODUCT)
+    let row: Option<ProductRow> = sqlx::query_as(SELECT_PRODUCT_FOR_UPDATE)
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?;
@@ -257,9 +268,93 @@ impl Store for MySqlStore {
             Some(product) if updated == 1 => product,
             other => {
                 let stock = other.map(|p| p.stock);
-                return Err(rows::refused_adjustment(id, stock, delta).into());
+                return Err(StockError::refused(id, stock, delta).into());
             }
         };
+        let movement_id = insert_movement(&mut tx, &product, delta.get(), meta, None).await?;
+        tx.commit().await?;
+        Ok(Change {
+            product,
+            movement_id,
+        })
+    }
+
+    async fn read_level(&self, id: ProductId) -> StoreResult<StockLevel> {
+        let level: Option<(i64, i64)> =
+            sqlx::query_as("SELECT stock, version FROM products WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let (stock, version) = level.ok_or(StockError::ProductNotFound(id))?;
+        Ok(StockLevel { stock, version })
+    }
+
+    async fn write_stock(
+        &self,
+        id: ProductId,
+        stock: Quantity,
+        delta: i64,
+        expected_version: Option<i64>,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Option<Change>> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE products SET stock = ?, version = version + 1, updated_at = ? \
+             WHERE id = ? AND (? IS NULL OR version = ?)",
+        )
+        .bind(stock.get())
+        .bind(Utc::now())
+        .bind(id)
+        .bind(expected_version)
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let product = product_in(&mut tx, id)
+            .await?
+            .ok_or(StockError::ProductNotFound(id))?;
+        if updated == 0 {
+            return Ok(None);
+        }
+        let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
+        tx.commit().await?;
+        Ok(Some(Change {
+            product,
+            movement_id,
+        }))
+    }
+
+    async fn adjust_locked(
+        &self,
+        id: ProductId,
+        delta: Delta,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Change> {
+        let mut tx = self.pool.begin().await?;
+        // FOR UPDATE locks the row until commit: a second pessimistic change of this product
+        // waits here (at most innodb_lock_wait_timeout) until this one commits.
+        let level = product_in(&mut tx, id)
+            .await?
+            .ok_or(StockError::ProductNotFound(id))?;
+        race_point.reached().await;
+        let stock = StockLevel {
+            stock: level.stock,
+            version: level.version,
+        }
+        .apply(id, delta)?
+        .stock;
+        sqlx::query(
+            "UPDATE products SET stock = ?, version = version + 1, updated_at = ? WHERE id = ?",
+        )
+        .bind(stock)
+        .bind(Utc::now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let product = product_in(&mut tx, id)
+            .await?
+            .ok_or(StockError::ProductNotFound(id))?;
         let movement_id = insert_movement(&mut tx, &product, delta.get(), meta, None).await?;
         tx.commit().await?;
         Ok(Change {

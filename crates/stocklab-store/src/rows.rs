@@ -3,9 +3,7 @@
 //! update matched no row.
 
 use chrono::{DateTime, Utc};
-use stocklab_domain::{
-    Delta, MAX_QUANTITY, Movement, Page, Product, ProductId, Shortage, StockError,
-};
+use stocklab_domain::{Movement, Page, Product};
 
 /// The columns every product query selects, as a literal so that `concat!` can build whole
 /// statements from it: sqlx 0.9 takes only `&'static str` SQL without an explicit assertion.
@@ -87,23 +85,4 @@ pub(crate) fn page<R, T: From<R>>(rows: Vec<R>, limit: u32, id_of: impl Fn(&T) -
         None
     };
     Page { items, next_after }
-}
-
-/// Explains why a conditional `UPDATE ... WHERE stock + delta BETWEEN 0 AND max` changed nothing,
-/// given the product's current stock (`None` when the product does not exist).
-pub(crate) fn refused_adjustment(id: ProductId, stock: Option<i64>, delta: Delta) -> StockError {
-    let delta = delta.get();
-    match stock {
-        None => StockError::ProductNotFound(id),
-        Some(stock) if stock + delta > MAX_QUANTITY => StockError::StockOverflow {
-            product_id: id,
-            stock,
-            delta,
-        },
-        Some(stock) => StockError::InsufficientStock(vec![Shortage {
-            product_id: id,
-            requested: -delta,
-            available: stock,
-        }]),
-    }
 }

@@ -23,12 +23,12 @@ use sqlx::{Sqlite, Transaction};
 use stocklab_domain::{
     AuditMismatch, AuditReport, Change, ChangeMeta, Delta, MAX_QUANTITY, Movement, NewProduct,
     OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId, ProductName, Quantity,
-    Shortage, StockError,
+    Shortage, StockError, StockLevel,
 };
 
 use crate::error::is_unique_violation;
 use crate::rows::{self, MovementRow, ProductRow, movement_columns, product_columns};
-use crate::{Backend, SqliteDurability, Store, StoreError, StoreOptions, StoreResult};
+use crate::{Backend, RacePoint, SqliteDurability, Store, StoreError, StoreOptions, StoreResult};
 
 /// A SQLite database file: one writer connection, several readers.
 #[derive(Debug, Clone)]
@@ -142,7 +142,7 @@ async fn adjust_one(
     .await?;
     let Some(product) = row.map(Product::from) else {
         let stock = current_stock(&mut tx, id).await?;
-        return Err(rows::refused_adjustment(id, stock, delta).into());
+        return Err(StockError::refused(id, stock, delta).into());
     };
     let movement_id = insert_movement(&mut tx, &product, delta.get(), meta, None).await?;
     tx.commit().await?;
@@ -327,6 +327,87 @@ impl Store for SqliteStore {
         meta: &ChangeMeta,
     ) -> StoreResult<Change> {
         self.adjustments.adjust(id, delta, meta.clone()).await
+    }
+
+    async fn read_level(&self, id: ProductId) -> StoreResult<StockLevel> {
+        let level: Option<(i64, i64)> =
+            sqlx::query_as("SELECT stock, version FROM products WHERE id = ?1")
+                .bind(id)
+                .fetch_optional(&self.readers)
+                .await?;
+        let (stock, version) = level.ok_or(StockError::ProductNotFound(id))?;
+        Ok(StockLevel { stock, version })
+    }
+
+    async fn write_stock(
+        &self,
+        id: ProductId,
+        stock: Quantity,
+        delta: i64,
+        expected_version: Option<i64>,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Option<Change>> {
+        let mut tx = self.begin_write().await?;
+        let row: Option<ProductRow> = sqlx::query_as(concat!(
+            "UPDATE products SET stock = ?1, version = version + 1, updated_at = ?2 \
+             WHERE id = ?3 AND (?4 IS NULL OR version = ?4) RETURNING ",
+            product_columns!()
+        ))
+        .bind(stock.get())
+        .bind(Utc::now())
+        .bind(id)
+        .bind(expected_version)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(product) = row.map(Product::from) else {
+            current_stock(&mut tx, id)
+                .await?
+                .ok_or(StockError::ProductNotFound(id))?;
+            return Ok(None);
+        };
+        let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
+        tx.commit().await?;
+        Ok(Some(Change {
+            product,
+            movement_id,
+        }))
+    }
+
+    async fn adjust_locked(
+        &self,
+        id: ProductId,
+        delta: Delta,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Change> {
+        // BEGIN IMMEDIATE takes SQLite's write lock, for the whole database: the row is locked
+        // from the read to the commit because everything is.
+        let mut tx = self.begin_write().await?;
+        let level: Option<(i64, i64)> =
+            sqlx::query_as("SELECT stock, version FROM products WHERE id = ?1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (stock, version) = level.ok_or(StockError::ProductNotFound(id))?;
+        race_point.reached().await;
+        let stock = StockLevel { stock, version }.apply(id, delta)?.stock;
+        let row: ProductRow = sqlx::query_as(concat!(
+            "UPDATE products SET stock = ?1, version = version + 1, updated_at = ?2 \
+             WHERE id = ?3 RETURNING ",
+            product_columns!()
+        ))
+        .bind(stock)
+        .bind(Utc::now())
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let product = Product::from(row);
+        let movement_id = insert_movement(&mut tx, &product, delta.get(), meta, None).await?;
+        tx.commit().await?;
+        Ok(Change {
+            product,
+            movement_id,
+        })
     }
 
     async fn count_stock(

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::builder::{BoolishValueParser, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use stocklab_domain::Strategy;
+use stocklab_service::ChangeOptions;
 use stocklab_store::{SqliteDurability, StoreOptions};
 
 /// stocklab: a concurrent inventory service, and a lab for what goes wrong when many clients
@@ -44,6 +45,21 @@ pub struct ServeArgs {
         value_parser = strategy_parser(),
     )]
     pub strategy: Strategy,
+
+    /// Lab mode: allow the unsafe strategy, semaphores with more than one permit, race windows
+    /// and rendezvous, which exist to show races. On by default when listening on a loopback
+    /// address, off otherwise.
+    #[arg(long, overrides_with = "no_lab")]
+    pub lab: bool,
+
+    /// Refuse the lab's unsafe options (403 lab_disabled), even on a loopback address.
+    #[arg(long, overrides_with = "lab")]
+    pub no_lab: bool,
+
+    /// Lab mode: pause this long between the read and the write of every read-modify-write
+    /// (requests can override it with ?race_window_ms=). At most 1000.
+    #[arg(long, env = "STOCKLAB_RACE_WINDOW_MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1000))]
+    pub race_window_ms: u64,
 
     /// Do not load the demo catalogue into an empty database. The environment variable takes
     /// true/false, yes/no, on/off or 1/0.
@@ -85,6 +101,26 @@ impl ServeArgs {
             .unwrap_or_else(|| unreachable!("the serve subcommand was given"))
     }
 
+    /// Whether lab mode is on: as asked, or else when the address is a loopback one (the lab's
+    /// races cannot hurt anyone else's stock there).
+    pub fn lab_enabled(&self) -> bool {
+        if self.lab {
+            true
+        } else if self.no_lab {
+            false
+        } else {
+            self.addr.ip().is_loopback()
+        }
+    }
+
+    /// The change options every request starts from.
+    pub fn change_defaults(&self) -> ChangeOptions {
+        ChangeOptions {
+            race_window: Duration::from_millis(self.race_window_ms),
+            ..ChangeOptions::new(self.strategy)
+        }
+    }
+
     pub fn demo_data(&self) -> bool {
         !self.no_demo_data
     }
@@ -106,4 +142,32 @@ impl ServeArgs {
 fn strategy_parser() -> impl TypedValueParser<Value = Strategy> {
     PossibleValuesParser::new(Strategy::ALL.iter().map(|s| s.name()))
         .try_map(|name| name.parse::<Strategy>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(extra: &[&str]) -> ServeArgs {
+        let argv = ["stocklab", "serve"]
+            .into_iter()
+            .chain(extra.iter().copied());
+        match Cli::parse_from(argv).command {
+            Some(Command::Serve(args)) => args,
+            None => unreachable!("the serve subcommand was given"),
+        }
+    }
+
+    #[test]
+    fn lab_mode_is_on_by_default_only_on_loopback_addresses() {
+        assert!(serve_args(&["--addr", "127.0.0.1:8000"]).lab_enabled());
+        assert!(serve_args(&["--addr", "[::1]:8000"]).lab_enabled());
+        assert!(!serve_args(&["--addr", "0.0.0.0:8000"]).lab_enabled());
+        assert!(serve_args(&["--addr", "0.0.0.0:8000", "--lab"]).lab_enabled());
+        assert!(!serve_args(&["--addr", "127.0.0.1:8000", "--no-lab"]).lab_enabled());
+        assert!(
+            serve_args(&["--no-lab", "--lab"]).lab_enabled(),
+            "the last one wins"
+        );
+    }
 }

@@ -41,6 +41,10 @@ pub enum StartupError {
     },
     #[error("cannot load the demo data: {0}")]
     DemoData(#[source] ServiceError),
+    #[error(
+        "the server's defaults ask for {0}, which only lab mode allows: add --lab, or change --strategy / --race-window-ms"
+    )]
+    LabRequired(String),
 }
 
 /// A service that is bound to its address and connected to its database, ready to serve.
@@ -55,6 +59,11 @@ impl Application {
     /// Binds the listening socket, connects to the database (running its migrations) and loads
     /// the demo data into an empty database when asked to.
     pub async fn build(args: &ServeArgs) -> Result<Self, StartupError> {
+        let defaults = args.change_defaults();
+        let lab = args.lab_enabled();
+        if let Some(feature) = defaults.lab_only_feature().filter(|_| !lab) {
+            return Err(StartupError::LabRequired(feature));
+        }
         // Bind first: a taken port is reported at once, before any database work.
         let listener = TcpListener::bind(args.addr)
             .await
@@ -68,7 +77,7 @@ impl Application {
                 url: stocklab_store::redact_password(&args.database_url),
                 source,
             })?;
-        let inventory = Inventory::new(store, args.strategy);
+        let inventory = Inventory::new(store, defaults, lab);
         let demo_products_added = if args.demo_data() {
             inventory
                 .seed_demo_data_if_empty()

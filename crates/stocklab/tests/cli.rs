@@ -310,3 +310,19 @@ fn an_unknown_strategy_lists_the_known_ones() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_lab_only_default_without_lab_mode_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let output = run(&["serve", "--strategy", "unsafe", "--no-lab"], dir.path());
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("only lab mode allows") && stderr.contains("--lab"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("stocklab.db").exists(),
+        "refused before touching the database"
+    );
+}

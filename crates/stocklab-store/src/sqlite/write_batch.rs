@@ -27,11 +27,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{Sqlite, SqlitePool, Transaction};
-use stocklab_domain::{Change, ChangeMeta, Delta, MAX_QUANTITY, Product, ProductId, StockError};
+use stocklab_domain::{Change, ChangeMeta, Delta, Product, ProductId, StockError, StockLevel};
 use tokio::sync::{mpsc, oneshot};
 
 use super::adjust_one;
-use crate::rows::{self, ProductRow, product_columns};
+use crate::rows::{ProductRow, product_columns};
 use crate::{StoreError, StoreResult};
 
 /// The most adjustments one transaction applies; more wait for the next batch.
@@ -121,18 +121,11 @@ async fn run(writer: SqlitePool, mut queue: mpsc::UnboundedReceiver<Pending>) {
     }
 }
 
-/// A product's stock and version as the batch sees them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Level {
-    pub stock: i64,
-    pub version: i64,
-}
-
 /// What happens to one adjustment of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Outcome {
     /// Applied: the product's stock and version right after this adjustment.
-    Applied(Level),
+    Applied(StockLevel),
     Refused(StockError),
 }
 
@@ -140,23 +133,19 @@ pub(super) enum Outcome {
 /// `current` (products missing from it do not exist). Returns each adjustment's outcome and
 /// the final level of every product that changed.
 pub(super) fn plan(
-    current: &HashMap<ProductId, Level>,
+    current: &HashMap<ProductId, StockLevel>,
     adjustments: &[(ProductId, Delta)],
-) -> (Vec<Outcome>, HashMap<ProductId, Level>) {
-    let mut running: HashMap<ProductId, Level> = HashMap::new();
+) -> (Vec<Outcome>, HashMap<ProductId, StockLevel>) {
+    let mut running: HashMap<ProductId, StockLevel> = HashMap::new();
     let outcomes = adjustments
         .iter()
         .map(|&(id, delta)| {
             let Some(level) = running.get(&id).or_else(|| current.get(&id)).copied() else {
-                return Outcome::Refused(rows::refused_adjustment(id, None, delta));
+                return Outcome::Refused(StockError::refused(id, None, delta));
             };
-            let stock = level.stock + delta.get();
-            if !(0..=MAX_QUANTITY).contains(&stock) {
-                return Outcome::Refused(rows::refused_adjustment(id, Some(level.stock), delta));
-            }
-            let after = Level {
-                stock,
-                version: level.version + 1,
+            let after = match level.apply(id, delta) {
+                Ok(after) => after,
+                Err(refused) => return Outcome::Refused(refused),
             };
             running.insert(id, after);
             Outcome::Applied(after)
@@ -177,7 +166,7 @@ async fn apply(writer: &SqlitePool, batch: &[Pending]) -> StoreResult<Vec<StoreR
     .await?;
     let current = current
         .into_iter()
-        .map(|(id, stock, version)| (id, Level { stock, version }))
+        .map(|(id, stock, version)| (id, StockLevel { stock, version }))
         .collect();
     let adjustments: Vec<(ProductId, Delta)> = batch.iter().map(|p| (p.id, p.delta)).collect();
     let (outcomes, finals) = plan(&current, &adjustments);
@@ -216,7 +205,7 @@ async fn write(
     tx: &mut Transaction<'static, Sqlite>,
     batch: &[Pending],
     outcomes: &[Outcome],
-    finals: &HashMap<ProductId, Level>,
+    finals: &HashMap<ProductId, StockLevel>,
     now: DateTime<Utc>,
 ) -> StoreResult<(HashMap<ProductId, Product>, HashMap<(ProductId, i64), i64>)> {
     let levels: Vec<_> = finals
@@ -276,7 +265,7 @@ async fn write(
 }
 
 /// The product as it was right after one adjustment of the batch.
-fn as_of(product: &Product, level: Level, updated_at: DateTime<Utc>) -> Product {
+fn as_of(product: &Product, level: StockLevel, updated_at: DateTime<Utc>) -> Product {
     Product {
         stock: level.stock,
         version: level.version,
@@ -287,7 +276,7 @@ fn as_of(product: &Product, level: Level, updated_at: DateTime<Utc>) -> Product 
 
 #[cfg(test)]
 mod tests {
-    use stocklab_domain::Shortage;
+    use stocklab_domain::{MAX_QUANTITY, Shortage};
 
     use super::*;
 
@@ -299,7 +288,7 @@ mod tests {
     fn repeated_products_see_each_others_changes_in_arrival_order() {
         let current = HashMap::from([(
             1,
-            Level {
+            StockLevel {
                 stock: 2,
                 version: 7,
             },
@@ -308,7 +297,7 @@ mod tests {
         assert_eq!(
             outcomes,
             vec![
-                Outcome::Applied(Level {
+                Outcome::Applied(StockLevel {
                     stock: 1,
                     version: 8
                 }),
@@ -317,7 +306,7 @@ mod tests {
                     requested: 2,
                     available: 1,
                 }])),
-                Outcome::Applied(Level {
+                Outcome::Applied(StockLevel {
                     stock: 0,
                     version: 9
                 }),
@@ -327,7 +316,7 @@ mod tests {
             finals,
             HashMap::from([(
                 1,
-                Level {
+                StockLevel {
                     stock: 0,
                     version: 9
                 }
@@ -340,14 +329,14 @@ mod tests {
         let current = HashMap::from([
             (
                 1,
-                Level {
+                StockLevel {
                     stock: MAX_QUANTITY,
                     version: 0,
                 },
             ),
             (
                 2,
-                Level {
+                StockLevel {
                     stock: 5,
                     version: 3,
                 },
@@ -364,7 +353,7 @@ mod tests {
         ));
         assert_eq!(
             outcomes[2],
-            Outcome::Applied(Level {
+            Outcome::Applied(StockLevel {
                 stock: 10,
                 version: 4
             })
@@ -373,7 +362,7 @@ mod tests {
             finals,
             HashMap::from([(
                 2,
-                Level {
+                StockLevel {
                     stock: 10,
                     version: 4
                 }

@@ -1,4 +1,4 @@
-//! `GET /healthz`.
+//! `GET /healthz`. Tests listen on 127.0.0.1, where lab mode is on by default.
 
 use serde_json::json;
 
@@ -14,6 +14,6 @@ async fn reports_ok_with_the_backend_and_default_strategy(app: TestApp) {
     };
     assert_eq!(
         reply.assert_status(200),
-        &json!({"status": "ok", "backend": backend, "default_strategy": "atomic"})
+        &json!({"status": "ok", "backend": backend, "default_strategy": "atomic", "lab": true})
     );
 }

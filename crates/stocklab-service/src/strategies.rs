@@ -1,0 +1,194 @@
+//! Every strategy of DESIGN.md as one implementation, used by every operation that takes one.
+//!
+//! Each is a small function here; the names say which protection it adds around the same
+//! read-modify-write, so the strategies can be compared side by side:
+//! - `atomic`: no read-modify-write at all, one conditional statement in the store;
+//! - `pessimistic`: the store's locked transaction;
+//! - `optimistic`: read, write if the version is unchanged, retry with jittered backoff;
+//! - `unsafe`: read, pause, write back, nothing else;
+//! - `mutex`, `per-product`, `semaphore`: `unsafe` inside an in-process lock.
+
+use std::time::Duration;
+
+use rand::Rng;
+use stocklab_domain::{Change, ChangeMeta, Delta, ProductId, Quantity, StockError, Strategy};
+use stocklab_store::RacePoint;
+
+use crate::race::Pause;
+use crate::{Inventory, ServiceError, ServiceResult};
+
+/// How a change should run: the strategy and what the lab adds to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeOptions {
+    pub strategy: Strategy,
+    /// The permits of the `semaphore` strategy (1 makes it a lock).
+    pub permits: u32,
+    /// A pause between the read and the write of a read-modify-write (lab only when not zero).
+    pub race_window: Duration,
+    /// Wait at the race point for this many requests on the same product, at most
+    /// `race_window` (lab only).
+    pub rendezvous: Option<u32>,
+}
+
+impl ChangeOptions {
+    pub fn new(strategy: Strategy) -> Self {
+        Self {
+            strategy,
+            permits: 1,
+            race_window: Duration::ZERO,
+            rendezvous: None,
+        }
+    }
+
+    /// What these options ask for that only lab mode allows, if anything.
+    pub fn lab_only_feature(&self) -> Option<String> {
+        if self.strategy == Strategy::Unsafe {
+            return Some("the unsafe strategy".to_owned());
+        }
+        if self.strategy == Strategy::Semaphore && self.permits > 1 {
+            return Some(format!(
+                "a semaphore with {} permits (not a lock)",
+                self.permits
+            ));
+        }
+        if !self.race_window.is_zero() {
+            return Some("a race window".to_owned());
+        }
+        self.rendezvous
+            .map(|_| "a rendezvous at the race point".to_owned())
+    }
+}
+
+/// A change that was applied, and what it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied<T> {
+    pub value: T,
+    pub strategy: Strategy,
+    /// How many times `optimistic` found the version changed and tried again.
+    pub retries: u32,
+}
+
+/// The most times `optimistic` retries before giving up with 409 `conflict`.
+pub const MAX_OPTIMISTIC_RETRIES: u32 = 10;
+
+impl Inventory {
+    /// Adds `delta` to a product's stock under `options.strategy`.
+    pub async fn adjust(
+        &self,
+        id: ProductId,
+        delta: Delta,
+        options: &ChangeOptions,
+        meta: &ChangeMeta,
+    ) -> ServiceResult<Applied<Change>> {
+        self.check_lab(options)?;
+        let pause = Pause {
+            product: id,
+            window: options.race_window,
+            rendezvous_size: options.rendezvous,
+            rendezvous: &self.lab.rendezvous,
+        };
+        let applied = |value, retries| Applied {
+            value,
+            strategy: options.strategy,
+            retries,
+        };
+        let change = match options.strategy {
+            Strategy::Atomic => self.store.adjust_atomic(id, delta, meta).await?,
+            Strategy::Pessimistic => self.store.adjust_locked(id, delta, &pause, meta).await?,
+            Strategy::Optimistic => {
+                let (change, retries) = self.adjust_optimistic(id, delta, &pause, meta).await?;
+                return Ok(applied(change, retries));
+            }
+            Strategy::Unsafe => self.read_modify_write(id, delta, &pause, meta).await?,
+            Strategy::Mutex => {
+                let _held = self.lab.locks.global.lock().await;
+                self.read_modify_write(id, delta, &pause, meta).await?
+            }
+            Strategy::PerProduct => {
+                let _held = self.lab.locks.stripe(id).lock().await;
+                self.read_modify_write(id, delta, &pause, meta).await?
+            }
+            Strategy::Semaphore => {
+                let semaphore = self.lab.locks.semaphore(options.permits);
+                let _permit = semaphore
+                    .acquire()
+                    .await
+                    .map_err(|_| ServiceError::ShuttingDown)?;
+                self.read_modify_write(id, delta, &pause, meta).await?
+            }
+        };
+        Ok(applied(change, 0))
+    }
+
+    fn check_lab(&self, options: &ChangeOptions) -> ServiceResult<()> {
+        match options.lab_only_feature() {
+            Some(feature) if !self.lab.enabled => Err(ServiceError::LabDisabled(feature)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Read, pause, check, write back: the unprotected read-modify-write. Two of these that
+    /// read the same stock both write their own result, and one update is lost; the check on
+    /// a stale read lets a withdrawal through that the real stock could not cover (oversell).
+    async fn read_modify_write(
+        &self,
+        id: ProductId,
+        delta: Delta,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> ServiceResult<Change> {
+        let level = self.store.read_level(id).await?;
+        race_point.reached().await;
+        let after = level.apply(id, delta)?;
+        let stock = quantity(after.stock)?;
+        self.store
+            .write_stock(id, stock, delta.get(), None, meta)
+            .await?
+            .ok_or_else(|| StockError::ProductNotFound(id).into())
+    }
+
+    /// Read with the version, write only if it is unchanged, otherwise back off and retry.
+    /// Nothing is held while backing off: each write is a transaction of its own.
+    async fn adjust_optimistic(
+        &self,
+        id: ProductId,
+        delta: Delta,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> ServiceResult<(Change, u32)> {
+        for retries in 0..=MAX_OPTIMISTIC_RETRIES {
+            let level = self.store.read_level(id).await?;
+            race_point.reached().await;
+            let after = level.apply(id, delta)?;
+            let written = self
+                .store
+                .write_stock(
+                    id,
+                    quantity(after.stock)?,
+                    delta.get(),
+                    Some(level.version),
+                    meta,
+                )
+                .await?;
+            if let Some(change) = written {
+                return Ok((change, retries));
+            }
+            tokio::time::sleep(backoff(retries)).await;
+        }
+        Err(ServiceError::Conflict {
+            retries: MAX_OPTIMISTIC_RETRIES,
+        })
+    }
+}
+
+/// Exponential backoff from 1 ms, capped at 64 ms, with full jitter: clients that collided once
+/// should not collide again in lockstep.
+fn backoff(retries: u32) -> Duration {
+    let ceiling_ms = 1u64 << retries.min(6);
+    Duration::from_micros(rand::rng().random_range(0..=ceiling_ms * 1000))
+}
+
+fn quantity(stock: i64) -> ServiceResult<Quantity> {
+    // `StockLevel::apply` only returns stocks within 0..=MAX_QUANTITY.
+    Quantity::parse("stock", stock).map_err(|error| ServiceError::Internal(error.to_string()))
+}

@@ -1,0 +1,195 @@
+//! The concurrency lab's proofs: for every strategy, two withdrawals are made to meet at the
+//! race point (a rendezvous: each waits there until the other has arrived too, or until the
+//! window runs out when a lock keeps the other away). Strategies that do not serialize the
+//! read-modify-write lose an update every time; the safe ones never do.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Reply, TestApp, backend_tests};
+
+backend_tests!(
+    unsafe_loses_an_update_every_time,
+    a_semaphore_with_two_permits_is_not_a_lock,
+    mutex_loses_nothing,
+    per_product_loses_nothing,
+    a_semaphore_with_one_permit_is_a_lock,
+    pessimistic_loses_nothing,
+    optimistic_loses_nothing_and_counts_its_retry,
+    atomic_loses_nothing,
+    lab_options_are_refused_without_lab_mode,
+    out_of_range_lab_values_are_invalid,
+    stock_takes_and_orders_refuse_strategies_they_do_not_implement,
+);
+
+/// How long a request that arrives alone waits at the race point: long enough for the other
+/// request to arrive when nothing holds it back, short enough to keep the tests quick.
+const WINDOW_MS: u32 = 400;
+
+/// Two concurrent withdrawals of 1 from a stock of 10, meeting at the race point.
+async fn race(app: &TestApp, query: &str) -> (i64, [Reply; 2]) {
+    let id = app.create_product("RACE-1", 10).await;
+    let path = format!("/api/products/{id}/adjust?{query}&rendezvous=2&race_window_ms={WINDOW_MS}");
+    let withdraw = || app.post(&path, json!({"delta": -1}));
+    let (first, second) = tokio::join!(withdraw(), withdraw());
+    (id, [first, second])
+}
+
+/// Both withdrawals were acknowledged, yet the stock went down by one: an update was lost,
+/// and the audit shows the ledger (which recorded both) disagreeing with the stock.
+async fn assert_lost_update(app: &TestApp, query: &str) {
+    let (id, replies) = race(app, query).await;
+    for reply in &replies {
+        reply.assert_status(200);
+    }
+    assert_eq!(
+        app.stock_of(id).await,
+        9,
+        "one of two acknowledged withdrawals was lost"
+    );
+    let audit = app.get("/api/audit").await;
+    assert_eq!(
+        audit.assert_status(200),
+        &json!({"ok": false, "products_checked": 1, "mismatches": [{"id": id, "stock": 9, "ledger_stock": 8}]})
+    );
+}
+
+/// Both withdrawals were applied, one after the other. Returns the two replies.
+async fn assert_no_lost_update(app: &TestApp, query: &str, strategy: &str) -> [Reply; 2] {
+    let (id, replies) = race(app, query).await;
+    for reply in &replies {
+        reply.assert_status(200);
+        assert_eq!(reply.header("x-stocklab-strategy"), Some(strategy));
+    }
+    let mut versions: Vec<Value> = replies
+        .iter()
+        .map(|r| r.json["product"]["version"].clone())
+        .collect();
+    versions.sort_by_key(|v| v.as_i64());
+    assert_eq!(
+        versions,
+        [json!(1), json!(2)],
+        "each saw the other's change"
+    );
+    assert_eq!(app.stock_of(id).await, 8);
+    app.assert_audit_ok().await;
+    replies
+}
+
+async fn unsafe_loses_an_update_every_time(app: TestApp) {
+    assert_lost_update(&app, "strategy=unsafe").await;
+}
+
+async fn a_semaphore_with_two_permits_is_not_a_lock(app: TestApp) {
+    assert_lost_update(&app, "strategy=semaphore&permits=2").await;
+}
+
+async fn mutex_loses_nothing(app: TestApp) {
+    assert_no_lost_update(&app, "strategy=mutex", "mutex").await;
+}
+
+async fn per_product_loses_nothing(app: TestApp) {
+    assert_no_lost_update(&app, "strategy=per-product", "per-product").await;
+}
+
+async fn a_semaphore_with_one_permit_is_a_lock(app: TestApp) {
+    assert_no_lost_update(&app, "strategy=semaphore&permits=1", "semaphore").await;
+}
+
+async fn pessimistic_loses_nothing(app: TestApp) {
+    assert_no_lost_update(&app, "strategy=pessimistic", "pessimistic").await;
+}
+
+/// Both read version 0 and meet; one write wins, the other finds the version changed, backs
+/// off, reads again and succeeds: exactly one retry between them.
+async fn optimistic_loses_nothing_and_counts_its_retry(app: TestApp) {
+    let replies = assert_no_lost_update(&app, "strategy=optimistic", "optimistic").await;
+    let mut retries: Vec<&str> = replies
+        .iter()
+        .filter_map(|r| r.header("x-stocklab-retries"))
+        .collect();
+    retries.sort_unstable();
+    assert_eq!(retries, ["0", "1"]);
+}
+
+async fn atomic_loses_nothing(app: TestApp) {
+    assert_no_lost_update(&app, "strategy=atomic", "atomic").await;
+}
+
+async fn lab_options_are_refused_without_lab_mode(app: TestApp) {
+    let locked = TestApp::spawn_with(app.backend, |args| args.no_lab = true).await;
+    let id = locked.create_product("LOCKED-1", 10).await;
+    for query in [
+        "strategy=unsafe",
+        "strategy=semaphore&permits=2",
+        "race_window_ms=10",
+        "strategy=mutex&rendezvous=2",
+    ] {
+        let reply = locked
+            .post(
+                &format!("/api/products/{id}/adjust?{query}"),
+                json!({"delta": -1}),
+            )
+            .await;
+        reply.assert_error(403, "lab_disabled");
+    }
+    for (query, strategy) in [
+        ("strategy=semaphore&permits=1", "semaphore"),
+        ("strategy=mutex", "mutex"),
+    ] {
+        let reply = locked
+            .post(
+                &format!("/api/products/{id}/adjust?{query}"),
+                json!({"delta": -1}),
+            )
+            .await;
+        reply.assert_status(200);
+        assert_eq!(reply.header("x-stocklab-strategy"), Some(strategy));
+    }
+    assert_eq!(
+        locked.stock_of(id).await,
+        8,
+        "only the two allowed withdrawals were applied"
+    );
+    let health = locked.get("/healthz").await;
+    assert_eq!(health.assert_status(200)["lab"], json!(false));
+}
+
+async fn out_of_range_lab_values_are_invalid(app: TestApp) {
+    let id = app.create_product("BAD-LAB-1", 10).await;
+    for query in [
+        "permits=0",
+        "permits=1001",
+        "race_window_ms=-1",
+        "race_window_ms=1001",
+        "rendezvous=1",
+        "rendezvous=65",
+    ] {
+        let reply = app
+            .post(
+                &format!("/api/products/{id}/adjust?{query}"),
+                json!({"delta": -1}),
+            )
+            .await;
+        reply.assert_error(422, "invalid_value");
+    }
+    assert_eq!(app.stock_of(id).await, 10);
+}
+
+async fn stock_takes_and_orders_refuse_strategies_they_do_not_implement(app: TestApp) {
+    let id = app.create_product("COUNT-1", 10).await;
+    let count = app
+        .put(
+            &format!("/api/products/{id}/stock?strategy=mutex"),
+            json!({"quantity": 3}),
+        )
+        .await;
+    count.assert_error(422, "strategy_not_supported");
+    let order = app
+        .post(
+            "/api/orders?strategy=pessimistic",
+            json!({"lines": [{"product_id": id, "quantity": 1}]}),
+        )
+        .await;
+    order.assert_error(422, "strategy_not_supported");
+    assert_eq!(app.stock_of(id).await, 10);
+}
