@@ -24,6 +24,17 @@ pub struct NewProduct {
     pub stock: Quantity,
 }
 
+impl NewProduct {
+    /// Parses a product's raw fields; the first invalid one is the error.
+    pub fn parse(sku: &str, name: &str, stock: i64) -> Result<Self, crate::ValidationError> {
+        Ok(Self {
+            sku: Sku::parse(sku)?,
+            name: ProductName::parse(name)?,
+            stock: Quantity::parse("stock", stock)?,
+        })
+    }
+}
+
 /// One row of the append-only stock ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Movement {

@@ -88,16 +88,7 @@ impl AppError {
             }
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
-            AppError::Service(service) => match service {
-                ServiceError::Store(store) => store_status_and_code(store),
-                ServiceError::LabDisabled(_) => (StatusCode::FORBIDDEN, "lab_disabled"),
-                ServiceError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
-                ServiceError::StrategyNotSupported { .. } => {
-                    (StatusCode::UNPROCESSABLE_ENTITY, "strategy_not_supported")
-                }
-                ServiceError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
-                ServiceError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
-            },
+            AppError::Service(service) => (service_status(service), service.code()),
         }
     }
 
@@ -133,24 +124,29 @@ impl AppError {
     }
 }
 
-fn store_status_and_code(error: &StoreError) -> (StatusCode, &'static str) {
+/// The HTTP status of a service failure; its code is [`ServiceError::code`].
+fn service_status(error: &ServiceError) -> StatusCode {
     match error {
-        StoreError::Rejected(rejected) => match rejected {
-            StockError::ProductNotFound(_) => (StatusCode::NOT_FOUND, "product_not_found"),
-            StockError::DuplicateSku(_) => (StatusCode::CONFLICT, "duplicate_sku"),
-            StockError::InsufficientStock(_) => (StatusCode::CONFLICT, "insufficient_stock"),
-            StockError::StockOverflow { .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "stock_overflow")
-            }
-            StockError::VersionMismatch { .. } => (StatusCode::CONFLICT, "version_mismatch"),
+        ServiceError::Store(store) => match store {
+            StoreError::Rejected(rejected) => match rejected {
+                StockError::ProductNotFound(_) => StatusCode::NOT_FOUND,
+                StockError::StockOverflow { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                StockError::DuplicateSku(_)
+                | StockError::InsufficientStock(_)
+                | StockError::VersionMismatch { .. } => StatusCode::CONFLICT,
+            },
+            StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            StoreError::LockTimeout(_) | StoreError::Deadlock(_) => StatusCode::CONFLICT,
+            StoreError::Migrate(_)
+            | StoreError::UnsupportedUrl(_)
+            | StoreError::InvalidUrl { .. }
+            | StoreError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
         },
-        StoreError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
-        StoreError::LockTimeout(_) => (StatusCode::CONFLICT, "lock_timeout"),
-        StoreError::Deadlock(_) => (StatusCode::CONFLICT, "deadlock"),
-        StoreError::Migrate(_)
-        | StoreError::UnsupportedUrl(_)
-        | StoreError::InvalidUrl { .. }
-        | StoreError::Database(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        ServiceError::LabDisabled(_) => StatusCode::FORBIDDEN,
+        ServiceError::Conflict { .. } => StatusCode::CONFLICT,
+        ServiceError::StrategyNotSupported { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

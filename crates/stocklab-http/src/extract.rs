@@ -128,7 +128,13 @@ impl ChangeQuery {
     }
 }
 
-fn bounded(field: &'static str, value: i64, min: i64, max: i64) -> Result<u32, ValidationError> {
+/// `value` as a `u32`, if it lies within `min..=max`.
+pub(crate) fn bounded(
+    field: &'static str,
+    value: i64,
+    min: i64,
+    max: i64,
+) -> Result<u32, ValidationError> {
     u32::try_from(value)
         .ok()
         .filter(|_| (min..=max).contains(&value))

@@ -9,7 +9,7 @@
 //!
 //! ## Layout
 //! - One router per resource: [`products`] (catalogue, adjustments, stock-takes, ledger),
-//!   [`orders`], [`audit`], [`health`]; [`docs`] serves the contract.
+//!   [`orders`], [`audit`], [`health`], [`lab`] (stats and reset); [`docs`] serves the contract.
 //! - [`error`]: `AppError`, the only place a failure becomes a status code.
 //! - [`extract`]: extractors that reject with the same error shape; shared query parameters.
 //! - [`views`]: request and response bodies, with their OpenAPI schemas.
@@ -19,6 +19,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod lab;
 pub mod orders;
 pub mod products;
 pub mod views;
@@ -118,6 +119,7 @@ impl IntoResponseParts for HowApplied {
         (name = "orders", description = "Multi-line withdrawals, all or nothing"),
         (name = "audit", description = "Stock against ledger"),
         (name = "health", description = "Liveness and database reachability"),
+        (name = "lab", description = "The concurrency lab: counters per strategy, clean data sets"),
     ),
 )]
 struct ApiDoc;
@@ -130,6 +132,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(orders::router())
         .merge(audit::router())
         .merge(health::router())
+        .merge(lab::router())
         .split_for_parts();
     docs::add_common_errors(&mut openapi);
     (router, openapi)

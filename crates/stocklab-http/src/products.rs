@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use stocklab_domain::{ChangeMeta, Delta, NewProduct, ProductName, Quantity, Reason, Sku};
+use stocklab_domain::{ChangeMeta, Delta, NewProduct, ProductName, Quantity, Reason};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -57,11 +57,7 @@ async fn create_product(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateProduct>,
 ) -> Result<(StatusCode, Json<ProductView>), AppError> {
-    let new = NewProduct {
-        sku: Sku::parse(&body.sku)?,
-        name: ProductName::parse(&body.name)?,
-        stock: Quantity::parse("stock", body.stock)?,
-    };
+    let new = NewProduct::parse(&body.sku, &body.name, body.stock)?;
     let product = state.inventory.create_product(&new).await?;
     Ok((StatusCode::CREATED, Json(product.into())))
 }

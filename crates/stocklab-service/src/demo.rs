@@ -2,7 +2,7 @@
 //! something realistic to sell. Stocks vary on purpose: a few items are nearly sold out, so an
 //! order or a withdrawal can be refused for lack of stock right away.
 
-use stocklab_domain::{NewProduct, ProductName, Quantity, Sku, ValidationError};
+use stocklab_domain::NewProduct;
 
 const CATALOGUE: &[(&str, &str, i64)] = &[
     ("HW-HAMMER-16", "Claw hammer, 16 oz", 42),
@@ -47,17 +47,9 @@ const CATALOGUE: &[(&str, &str, i64)] = &[
 pub fn catalogue() -> Vec<NewProduct> {
     CATALOGUE
         .iter()
-        .map(|&(sku, name, stock)| parse(sku, name, stock))
+        .map(|&(sku, name, stock)| NewProduct::parse(sku, name, stock))
         .collect::<Result<_, _>>()
         .unwrap_or_else(|error| unreachable!("the demo catalogue is valid: {error}"))
-}
-
-fn parse(sku: &str, name: &str, stock: i64) -> Result<NewProduct, ValidationError> {
-    Ok(NewProduct {
-        sku: Sku::parse(sku)?,
-        name: ProductName::parse(name)?,
-        stock: Quantity::parse("stock", stock)?,
-    })
 }
 
 #[cfg(test)]

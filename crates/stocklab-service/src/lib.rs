@@ -12,12 +12,14 @@
 //! - [`strategies`]: every synchronization strategy, one implementation each.
 //! - [`locks`]: the in-process locks of `mutex`, `per-product` and `semaphore`.
 //! - [`race`]: the race point where the lab pauses a read-modify-write.
+//! - [`stats`]: counters per strategy.
 //! - [`demo`]: the demo catalogue a fresh database starts with.
 //! - [`ServiceError`]: why a use case failed.
 
 pub mod demo;
 pub mod locks;
 pub mod race;
+pub mod stats;
 pub mod strategies;
 
 use std::sync::Arc;
@@ -26,9 +28,12 @@ use stocklab_domain::{
     AuditReport, Change, ChangeMeta, Movement, NewProduct, OrderLines, Page, PlacedOrder, Product,
     ProductId, ProductName, Quantity, StockError, Strategy,
 };
-use stocklab_store::{Backend, Store, StoreError};
+use stocklab_store::{Backend, Store, StoreError, StoreResult};
 
+pub use stats::{StatsSnapshot, StrategyStats};
 pub use strategies::{Applied, ChangeOptions};
+
+use stats::Outcome;
 
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +55,36 @@ pub enum ServiceError {
     ShuttingDown,
     #[error("{0}")]
     Internal(String),
+}
+
+impl ServiceError {
+    /// The stable, snake_case name of this failure: the `code` of the API's error body and the
+    /// key of the rejection counts in the stats. Defined here once, for both.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Store(StoreError::Rejected(rejected)) => match rejected {
+                StockError::ProductNotFound(_) => "product_not_found",
+                StockError::DuplicateSku(_) => "duplicate_sku",
+                StockError::InsufficientStock(_) => "insufficient_stock",
+                StockError::StockOverflow { .. } => "stock_overflow",
+                StockError::VersionMismatch { .. } => "version_mismatch",
+            },
+            ServiceError::Store(StoreError::Unavailable(_)) => "database_unavailable",
+            ServiceError::Store(StoreError::LockTimeout(_)) => "lock_timeout",
+            ServiceError::Store(StoreError::Deadlock(_)) => "deadlock",
+            ServiceError::Store(
+                StoreError::Migrate(_)
+                | StoreError::UnsupportedUrl(_)
+                | StoreError::InvalidUrl { .. }
+                | StoreError::Database(_),
+            )
+            | ServiceError::Internal(_) => "internal_error",
+            ServiceError::LabDisabled(_) => "lab_disabled",
+            ServiceError::Conflict { .. } => "conflict",
+            ServiceError::StrategyNotSupported { .. } => "strategy_not_supported",
+            ServiceError::ShuttingDown => "shutting_down",
+        }
+    }
 }
 
 impl From<StockError> for ServiceError {
@@ -75,6 +110,7 @@ struct Lab {
     enabled: bool,
     locks: locks::Locks,
     rendezvous: race::Rendezvous,
+    stats: stats::Stats,
 }
 
 impl Inventory {
@@ -89,6 +125,41 @@ impl Inventory {
                 ..Lab::default()
             }),
         }
+    }
+
+    /// The most products a lab reset creates.
+    pub const MAX_LAB_PRODUCTS: u32 = 10_000;
+
+    /// Lab only: replaces all data with `products` products (`LAB-00001`, ...) of
+    /// `initial_stock` each, and restarts the counters. Returns the products' ids.
+    pub async fn reset_lab(
+        &self,
+        products: u32,
+        initial_stock: Quantity,
+    ) -> ServiceResult<Vec<ProductId>> {
+        if !self.lab.enabled {
+            return Err(ServiceError::LabDisabled(
+                "resetting the data set".to_owned(),
+            ));
+        }
+        let catalogue = (1..=products.min(Self::MAX_LAB_PRODUCTS))
+            .map(|n| {
+                NewProduct::parse(
+                    &format!("LAB-{n:05}"),
+                    &format!("Lab product {n}"),
+                    initial_stock.get(),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| ServiceError::Internal(error.to_string()))?;
+        let ids = self.store.replace_all(&catalogue).await?;
+        self.lab.stats.reset();
+        Ok(ids)
+    }
+
+    /// The strategies' counters since start-up or the last lab reset.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.lab.stats.snapshot()
     }
 
     /// Whether lab mode is on.
@@ -164,16 +235,8 @@ impl Inventory {
         options: &ChangeOptions,
         meta: &ChangeMeta,
     ) -> ServiceResult<Applied<Change>> {
-        only_atomic("stock-take", options)?;
-        let change = self
-            .store
-            .count_stock(id, quantity, expected_version, meta)
-            .await?;
-        Ok(Applied {
-            value: change,
-            strategy: options.strategy,
-            retries: 0,
-        })
+        let count = self.store.count_stock(id, quantity, expected_version, meta);
+        self.atomic_only("stock-take", options, count).await
     }
 
     /// Withdraws every line of an order, all or nothing.
@@ -183,10 +246,29 @@ impl Inventory {
         options: &ChangeOptions,
         meta: &ChangeMeta,
     ) -> ServiceResult<Applied<PlacedOrder>> {
-        only_atomic("an order", options)?;
-        let order = self.store.place_order(lines, meta).await?;
+        let order = self.store.place_order(lines, meta);
+        self.atomic_only("an order", options, order).await
+    }
+
+    /// Runs a change that only `atomic` supports so far (a locked transaction in the store),
+    /// refusing any other strategy rather than silently running a different one, and counts it.
+    async fn atomic_only<T>(
+        &self,
+        operation: &'static str,
+        options: &ChangeOptions,
+        change: impl Future<Output = StoreResult<T>>,
+    ) -> ServiceResult<Applied<T>> {
+        let result = if options.strategy == Strategy::Atomic {
+            change.await.map_err(ServiceError::from)
+        } else {
+            Err(ServiceError::StrategyNotSupported {
+                operation,
+                strategy: options.strategy,
+            })
+        };
+        self.record(options.strategy, Outcome::default(), &result);
         Ok(Applied {
-            value: order,
+            value: result?,
             strategy: options.strategy,
             retries: 0,
         })
@@ -203,18 +285,5 @@ impl Inventory {
 
     pub async fn audit(&self) -> ServiceResult<AuditReport> {
         Ok(self.store.audit().await?)
-    }
-}
-
-/// Stock-takes and orders run only under `atomic` (a locked transaction) so far; a request for
-/// another strategy is refused rather than silently run under a different one.
-fn only_atomic(operation: &'static str, options: &ChangeOptions) -> ServiceResult<()> {
-    if options.strategy == Strategy::Atomic {
-        Ok(())
-    } else {
-        Err(ServiceError::StrategyNotSupported {
-            operation,
-            strategy: options.strategy,
-        })
     }
 }

@@ -8,13 +8,15 @@
 //! - `unsafe`: read, pause, write back, nothing else;
 //! - `mutex`, `per-product`, `semaphore`: `unsafe` inside an in-process lock.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use stocklab_domain::{Change, ChangeMeta, Delta, ProductId, Quantity, StockError, Strategy};
 use stocklab_store::RacePoint;
+use tokio::sync::{Mutex, MutexGuard, Semaphore, SemaphorePermit};
 
 use crate::race::Pause;
+use crate::stats::Outcome;
 use crate::{Inventory, ServiceError, ServiceResult};
 
 /// How a change should run: the strategy and what the lab adds to it.
@@ -80,6 +82,34 @@ impl Inventory {
         options: &ChangeOptions,
         meta: &ChangeMeta,
     ) -> ServiceResult<Applied<Change>> {
+        let mut outcome = Outcome::default();
+        let result = self
+            .adjust_under(id, delta, options, meta, &mut outcome)
+            .await;
+        self.record(options.strategy, outcome, &result);
+        result
+    }
+
+    /// Counts one change in the stats.
+    pub(crate) fn record<T>(
+        &self,
+        strategy: Strategy,
+        outcome: Outcome,
+        result: &ServiceResult<T>,
+    ) {
+        self.lab
+            .stats
+            .record(strategy, outcome, result.as_ref().map(|_| ()));
+    }
+
+    async fn adjust_under(
+        &self,
+        id: ProductId,
+        delta: Delta,
+        options: &ChangeOptions,
+        meta: &ChangeMeta,
+        outcome: &mut Outcome,
+    ) -> ServiceResult<Applied<Change>> {
         self.check_lab(options)?;
         let pause = Pause {
             product: id,
@@ -96,24 +126,23 @@ impl Inventory {
             Strategy::Atomic => self.store.adjust_atomic(id, delta, meta).await?,
             Strategy::Pessimistic => self.store.adjust_locked(id, delta, &pause, meta).await?,
             Strategy::Optimistic => {
-                let (change, retries) = self.adjust_optimistic(id, delta, &pause, meta).await?;
-                return Ok(applied(change, retries));
+                let change = self
+                    .adjust_optimistic(id, delta, &pause, meta, outcome)
+                    .await?;
+                return Ok(applied(change, outcome.retries));
             }
             Strategy::Unsafe => self.read_modify_write(id, delta, &pause, meta).await?,
             Strategy::Mutex => {
-                let _held = self.lab.locks.global.lock().await;
+                let _held = lock(&self.lab.locks.global, outcome).await;
                 self.read_modify_write(id, delta, &pause, meta).await?
             }
             Strategy::PerProduct => {
-                let _held = self.lab.locks.stripe(id).lock().await;
+                let _held = lock(self.lab.locks.stripe(id), outcome).await;
                 self.read_modify_write(id, delta, &pause, meta).await?
             }
             Strategy::Semaphore => {
                 let semaphore = self.lab.locks.semaphore(options.permits);
-                let _permit = semaphore
-                    .acquire()
-                    .await
-                    .map_err(|_| ServiceError::ShuttingDown)?;
+                let _permit = permit(&semaphore, outcome).await?;
                 self.read_modify_write(id, delta, &pause, meta).await?
             }
         };
@@ -155,8 +184,10 @@ impl Inventory {
         delta: Delta,
         race_point: &dyn RacePoint,
         meta: &ChangeMeta,
-    ) -> ServiceResult<(Change, u32)> {
+        outcome: &mut Outcome,
+    ) -> ServiceResult<Change> {
         for retries in 0..=MAX_OPTIMISTIC_RETRIES {
+            outcome.retries = retries;
             let level = self.store.read_level(id).await?;
             race_point.reached().await;
             let after = level.apply(id, delta)?;
@@ -171,7 +202,7 @@ impl Inventory {
                 )
                 .await?;
             if let Some(change) = written {
-                return Ok((change, retries));
+                return Ok(change);
             }
             tokio::time::sleep(backoff(retries)).await;
         }
@@ -179,6 +210,34 @@ impl Inventory {
             retries: MAX_OPTIMISTIC_RETRIES,
         })
     }
+}
+
+/// Takes `lock`, noting in `outcome` how long that took if it was not free.
+async fn lock<'a>(lock: &'a Mutex<()>, outcome: &mut Outcome) -> MutexGuard<'a, ()> {
+    if let Ok(guard) = lock.try_lock() {
+        return guard;
+    }
+    let started = Instant::now();
+    let guard = lock.lock().await;
+    outcome.lock_wait = Some(started.elapsed());
+    guard
+}
+
+/// Takes a permit of `semaphore`, noting in `outcome` how long that took if none was free.
+async fn permit<'a>(
+    semaphore: &'a Semaphore,
+    outcome: &mut Outcome,
+) -> ServiceResult<SemaphorePermit<'a>> {
+    if let Ok(permit) = semaphore.try_acquire() {
+        return Ok(permit);
+    }
+    let started = Instant::now();
+    let permit = semaphore
+        .acquire()
+        .await
+        .map_err(|_| ServiceError::ShuttingDown)?;
+    outcome.lock_wait = Some(started.elapsed());
+    Ok(permit)
 }
 
 /// Exponential backoff from 1 ms, capped at 64 ms, with full jitter: clients that collided once

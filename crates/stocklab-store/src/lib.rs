@@ -150,6 +150,10 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn seed_if_empty(&self, products: &[NewProduct]) -> StoreResult<usize>;
 
     /// Products in ascending id order, starting after `after`.
+    /// Deletes every product, movement and order, then creates `products`, in one transaction:
+    /// the lab's clean data set for an experiment. Returns the new products' ids, in order.
+    async fn replace_all(&self, products: &[NewProduct]) -> StoreResult<Vec<ProductId>>;
+
     async fn list_products(
         &self,
         after: Option<ProductId>,

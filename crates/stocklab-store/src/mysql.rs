@@ -185,6 +185,24 @@ impl Store for MySqlStore {
         Ok(products.len())
     }
 
+    async fn replace_all(&self, products: &[NewProduct]) -> StoreResult<Vec<ProductId>> {
+        let mut tx = self.pool.begin().await?;
+        // Children first: movements refer to orders and products.
+        for statement in [
+            "DELETE FROM movements",
+            "DELETE FROM orders",
+            "DELETE FROM products",
+        ] {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        let mut ids = Vec::with_capacity(products.len());
+        for product in products {
+            ids.push(insert_product(&mut tx, product).await?.id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
     async fn list_products(
         &self,
         after: Option<ProductId>,

@@ -262,6 +262,24 @@ impl Store for SqliteStore {
         Ok(products.len())
     }
 
+    async fn replace_all(&self, products: &[NewProduct]) -> StoreResult<Vec<ProductId>> {
+        let mut tx = self.begin_write().await?;
+        // Children first: movements refer to orders and products.
+        for statement in [
+            "DELETE FROM movements",
+            "DELETE FROM orders",
+            "DELETE FROM products",
+        ] {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        let mut ids = Vec::with_capacity(products.len());
+        for product in products {
+            ids.push(insert_product(&mut tx, product).await?.id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
     async fn list_products(
         &self,
         after: Option<ProductId>,

@@ -71,6 +71,8 @@ async fn openapi_is_version_3_1_and_lists_exactly_the_api() {
         ("/api/products/{id}/movements", "get"),
         ("/api/orders", "post"),
         ("/api/audit", "get"),
+        ("/api/stats", "get"),
+        ("/api/lab/reset", "post"),
         ("/healthz", "get"),
     ]
     .into_iter()
@@ -105,6 +107,7 @@ async fn every_operation_documents_the_common_errors() {
         "post /api/products/{id}/adjust",
         "put /api/products/{id}/stock",
         "post /api/orders",
+        "post /api/lab/reset",
     ]
     .into_iter()
     .map(str::to_owned)

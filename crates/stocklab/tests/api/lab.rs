@@ -19,6 +19,9 @@ backend_tests!(
     lab_options_are_refused_without_lab_mode,
     out_of_range_lab_values_are_invalid,
     stock_takes_and_orders_refuse_strategies_they_do_not_implement,
+    stats_count_each_strategys_outcomes,
+    a_lab_reset_replaces_the_data_set_and_the_stats,
+    a_lab_reset_is_refused_without_lab_mode_or_with_bad_values,
 );
 
 /// How long a request that arrives alone waits at the race point: long enough for the other
@@ -192,4 +195,122 @@ async fn stock_takes_and_orders_refuse_strategies_they_do_not_implement(app: Tes
         .await;
     order.assert_error(422, "strategy_not_supported");
     assert_eq!(app.stock_of(id).await, 10);
+}
+
+async fn stats_count_each_strategys_outcomes(app: TestApp) {
+    let id = app.create_product("STATS-1", 1).await;
+    let mutex = format!("/api/products/{id}/adjust?strategy=mutex");
+    app.post(&mutex, json!({"delta": -1}))
+        .await
+        .assert_status(200);
+    let refused = app.post(&mutex, json!({"delta": -1})).await;
+    refused.assert_error(409, "insufficient_stock");
+    app.post(&mutex, json!({"delta": 5}))
+        .await
+        .assert_status(200);
+    assert_no_lost_update(&app, "strategy=optimistic", "optimistic").await;
+
+    let stats = app.get("/api/stats").await;
+    let strategies = stats.assert_status(200)["strategies"]
+        .as_array()
+        .expect("strategies");
+    let by_name = |name: &str| {
+        strategies
+            .iter()
+            .find(|s| s["strategy"] == name)
+            .unwrap_or_else(|| panic!("{name} is in {strategies:?}"))
+            .clone()
+    };
+    let mutex = by_name("mutex");
+    assert_eq!(
+        (
+            &mutex["attempts"],
+            &mutex["successes"],
+            &mutex["rejections"],
+            &mutex["retries"]
+        ),
+        (
+            &json!(3),
+            &json!(2),
+            &json!({"insufficient_stock": 1}),
+            &json!(0)
+        )
+    );
+    let optimistic = by_name("optimistic");
+    assert_eq!(
+        (
+            &optimistic["attempts"],
+            &optimistic["successes"],
+            &optimistic["retries"]
+        ),
+        (&json!(2), &json!(2), &json!(1))
+    );
+    let names: Vec<&Value> = strategies.iter().map(|s| &s["strategy"]).collect();
+    assert_eq!(
+        names,
+        [&json!("mutex"), &json!("optimistic")],
+        "only the strategies used, in the lab's order"
+    );
+}
+
+async fn a_lab_reset_replaces_the_data_set_and_the_stats(app: TestApp) {
+    let old = app.create_product("OLD-1", 5).await;
+    app.adjust(old, -1).await.assert_status(200);
+
+    let reset = app
+        .post("/api/lab/reset", json!({"products": 3, "initial_stock": 7}))
+        .await;
+    let ids = reset.assert_status(200)["ids"]
+        .as_array()
+        .expect("ids")
+        .clone();
+    assert_eq!(ids.len(), 3);
+    let page = app.get("/api/products").await;
+    let products: Vec<Value> = page.assert_status(200)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|p| json!([p["id"], p["sku"], p["stock"], p["version"]]))
+        .collect();
+    assert_eq!(
+        products,
+        [
+            json!([ids[0], "LAB-00001", 7, 0]),
+            json!([ids[1], "LAB-00002", 7, 0]),
+            json!([ids[2], "LAB-00003", 7, 0]),
+        ]
+    );
+    app.get(&format!("/api/products/{old}"))
+        .await
+        .assert_error(404, "product_not_found");
+    let stats = app.get("/api/stats").await;
+    assert_eq!(
+        stats.assert_status(200)["strategies"],
+        json!([]),
+        "counting starts afresh"
+    );
+    let audit = app.get("/api/audit").await;
+    assert_eq!(
+        audit.assert_status(200),
+        &json!({"ok": true, "products_checked": 3, "mismatches": []})
+    );
+}
+
+async fn a_lab_reset_is_refused_without_lab_mode_or_with_bad_values(app: TestApp) {
+    let id = app.create_product("KEEP-1", 5).await;
+    for body in [
+        json!({"products": 0, "initial_stock": 1}),
+        json!({"products": 10_001, "initial_stock": 1}),
+        json!({"products": 1, "initial_stock": -1}),
+    ] {
+        app.post("/api/lab/reset", body)
+            .await
+            .assert_error(422, "invalid_value");
+    }
+    let locked = TestApp::spawn_with(app.backend, |args| args.no_lab = true).await;
+    let refused = locked
+        .post("/api/lab/reset", json!({"products": 1, "initial_stock": 1}))
+        .await;
+    refused.assert_error(403, "lab_disabled");
+    assert_eq!(app.stock_of(id).await, 5, "nothing was reset");
 }
