@@ -6,6 +6,7 @@
 //! on that server and dropped afterwards. When the variable is set and the server cannot be
 //! reached the tests fail: they never skip silently.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -100,15 +101,18 @@ impl Reply {
     }
 }
 
-/// A running application and a client for it. Dropping it stops the server and removes the
-/// database.
+/// A running application and a client for it. Dropping it stops the server; the database is
+/// removed when the last server on it (see [`TestApp::another_instance`]) is dropped.
 #[derive(Debug)]
 pub struct TestApp {
     pub backend: Backend,
     pub base_url: String,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
-    _database: TestDatabase,
+    /// Shared by every instance on this database. A field drops after `Drop::drop` has run, so
+    /// the database goes only once this server has been told to stop, and only when no other
+    /// instance still uses it.
+    database: Arc<TestDatabase>,
 }
 
 impl TestApp {
@@ -119,7 +123,22 @@ impl TestApp {
 
     /// A server whose arguments `configure` may change first.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut ServeArgs)) -> Self {
-        let database = TestDatabase::create(backend).await;
+        let database = Arc::new(TestDatabase::create(backend).await);
+        Self::serve_on(backend, database, configure).await
+    }
+
+    /// A second service instance on this app's database: another server, with its own
+    /// in-process state (locks, rendezvous), as another process would have, sharing only the
+    /// database. The database stays until both are dropped.
+    pub async fn another_instance(&self) -> Self {
+        Self::serve_on(self.backend, Arc::clone(&self.database), |_| {}).await
+    }
+
+    async fn serve_on(
+        backend: Backend,
+        database: Arc<TestDatabase>,
+        configure: impl FnOnce(&mut ServeArgs),
+    ) -> Self {
         let mut args = ServeArgs::defaults();
         args.addr = "127.0.0.1:0".parse().expect("a valid address");
         args.database_url = database.url.clone();
@@ -128,7 +147,7 @@ impl TestApp {
         Self::serve(backend, args, database).await
     }
 
-    async fn serve(backend: Backend, args: ServeArgs, database: TestDatabase) -> Self {
+    async fn serve(backend: Backend, args: ServeArgs, database: Arc<TestDatabase>) -> Self {
         let app = Application::build(&args)
             .await
             .expect("the application starts");
@@ -142,7 +161,7 @@ impl TestApp {
             base_url: format!("http://{addr}"),
             client: client(),
             shutdown: Some(shutdown),
-            _database: database,
+            database,
         }
     }
 

@@ -10,6 +10,7 @@ mod concurrency;
 mod demo;
 mod docs;
 mod health;
+mod instances;
 mod lab;
 mod orders;
 mod products;
