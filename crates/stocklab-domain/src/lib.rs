@@ -26,7 +26,7 @@ pub use error::{Shortage, StockError, ValidationError};
 pub use order::{OrderLine, OrderLines};
 pub use records::{
     AuditMismatch, AuditReport, Change, ChangeMeta, Movement, NewProduct, Page, PlacedOrder,
-    PlacedOrderLine, Product, StockLevel,
+    PlacedOrderLine, Product, StockChange, StockLevel,
 };
 pub use strategy::Strategy;
 pub use values::{Delta, MAX_QUANTITY, ProductName, Quantity, Reason, Sku};

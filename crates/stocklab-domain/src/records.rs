@@ -117,6 +117,45 @@ pub struct StockLevel {
     pub version: i64,
 }
 
+/// A change of one product's stock, computed from the level it is applied to. Every strategy
+/// applies it the same way; only what protects the read and the write differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockChange {
+    /// Add a signed delta.
+    Adjust(Delta),
+    /// Set the stock to a counted quantity: a stock-take, refused when the product is no
+    /// longer at the version the counter saw (when given).
+    Count {
+        quantity: Quantity,
+        expected_version: Option<i64>,
+    },
+}
+
+impl StockChange {
+    /// The level after this change to product `id` at `level`, and the delta its ledger row
+    /// records; or why it is refused.
+    pub fn apply(self, id: ProductId, level: StockLevel) -> Result<(StockLevel, i64), StockError> {
+        match self {
+            StockChange::Adjust(delta) => level.apply(id, delta).map(|after| (after, delta.get())),
+            StockChange::Count {
+                expected_version: Some(expected),
+                ..
+            } if expected != level.version => Err(StockError::VersionMismatch {
+                product_id: id,
+                expected,
+                actual: level.version,
+            }),
+            StockChange::Count { quantity, .. } => Ok((
+                StockLevel {
+                    stock: quantity.get(),
+                    version: level.version + 1,
+                },
+                quantity.get() - level.stock,
+            )),
+        }
+    }
+}
+
 impl StockLevel {
     /// The level after adding `delta` to product `id`, or why that is refused: the stock may not
     /// go below 0 nor above [`MAX_QUANTITY`](crate::MAX_QUANTITY).
@@ -130,5 +169,70 @@ impl StockLevel {
         } else {
             Err(StockError::refused(id, Some(self.stock), delta))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEVEL: StockLevel = StockLevel {
+        stock: 5,
+        version: 3,
+    };
+
+    #[test]
+    fn an_adjustment_records_its_delta_and_refuses_to_go_below_zero() {
+        let minus = |d| StockChange::Adjust(Delta::parse(d).expect("a delta"));
+        assert_eq!(
+            minus(-2).apply(1, LEVEL),
+            Ok((
+                StockLevel {
+                    stock: 3,
+                    version: 4
+                },
+                -2
+            ))
+        );
+        assert!(matches!(
+            minus(-6).apply(1, LEVEL),
+            Err(StockError::InsufficientStock(_))
+        ));
+    }
+
+    #[test]
+    fn a_count_records_the_difference_and_refuses_a_version_it_did_not_see() {
+        let count = |expected_version| StockChange::Count {
+            quantity: Quantity::parse("quantity", 9).expect("a quantity"),
+            expected_version,
+        };
+        assert_eq!(
+            count(None).apply(1, LEVEL),
+            Ok((
+                StockLevel {
+                    stock: 9,
+                    version: 4
+                },
+                4
+            ))
+        );
+        assert_eq!(
+            count(Some(3)).apply(1, LEVEL),
+            Ok((
+                StockLevel {
+                    stock: 9,
+                    version: 4
+                },
+                4
+            ))
+        );
+        assert_eq!(
+            count(Some(2)).apply(1, LEVEL),
+            Err(StockError::VersionMismatch {
+                product_id: 1,
+                expected: 2,
+                actual: 3
+            })
+        );
     }
 }

@@ -25,7 +25,7 @@ pub mod strategies;
 use std::sync::Arc;
 
 use stocklab_domain::{
-    AuditReport, Change, ChangeMeta, Movement, NewProduct, OrderLines, Page, PlacedOrder, Product,
+    AuditReport, ChangeMeta, Movement, NewProduct, OrderLines, Page, PlacedOrder, Product,
     ProductId, ProductName, Quantity, StockError, Strategy,
 };
 use stocklab_store::{Backend, Store, StoreError, StoreResult};
@@ -223,20 +223,6 @@ impl Inventory {
 
     pub async fn delete_product(&self, id: ProductId) -> ServiceResult<()> {
         Ok(self.store.delete_product(id).await?)
-    }
-
-    /// Sets a product's stock to a counted quantity (a stock-take), refusing when the product
-    /// has changed since the version the counter saw.
-    pub async fn count_stock(
-        &self,
-        id: ProductId,
-        quantity: Quantity,
-        expected_version: Option<i64>,
-        options: &ChangeOptions,
-        meta: &ChangeMeta,
-    ) -> ServiceResult<Applied<Change>> {
-        let count = self.store.count_stock(id, quantity, expected_version, meta);
-        self.atomic_only("stock-take", options, count).await
     }
 
     /// Withdraws every line of an order, all or nothing.

@@ -71,6 +71,15 @@ impl Rendezvous {
     }
 }
 
+/// No pause: for changes that have no race point to widen.
+#[derive(Debug)]
+pub struct NoPause;
+
+#[async_trait]
+impl RacePoint for NoPause {
+    async fn reached(&self) {}
+}
+
 /// The pause one change makes at its race point.
 #[derive(Debug)]
 pub struct Pause<'a> {

@@ -4,6 +4,9 @@
 //! read-modify-write, so the strategies can be compared side by side:
 //! - `atomic`: no read-modify-write at all, one conditional statement in the store;
 //! - `pessimistic`: the store's locked transaction;
+//!
+//! A strategy never knows which operation it protects: it applies a [`StockChange`] (an
+//! adjustment or a stock-take) to the level it read.
 //! - `optimistic`: read, write if the version is unchanged, retry with jittered backoff;
 //! - `unsafe`: read, pause, write back, nothing else;
 //! - `mutex`, `per-product`, `semaphore`: `unsafe` inside an in-process lock.
@@ -11,11 +14,13 @@
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use stocklab_domain::{Change, ChangeMeta, Delta, ProductId, Quantity, StockError, Strategy};
+use stocklab_domain::{
+    Change, ChangeMeta, Delta, ProductId, Quantity, StockChange, StockError, Strategy,
+};
 use stocklab_store::RacePoint;
 use tokio::sync::{Mutex, MutexGuard, Semaphore, SemaphorePermit};
 
-use crate::race::Pause;
+use crate::race::{NoPause, Pause};
 use crate::stats::Outcome;
 use crate::{Inventory, ServiceError, ServiceResult};
 
@@ -82,12 +87,45 @@ impl Inventory {
         options: &ChangeOptions,
         meta: &ChangeMeta,
     ) -> ServiceResult<Applied<Change>> {
+        self.change(id, StockChange::Adjust(delta), options, meta)
+            .await
+    }
+
+    /// Sets a product's stock to a counted quantity (a stock-take) under `options.strategy`,
+    /// refusing when the product has changed since the version the counter saw.
+    pub async fn count_stock(
+        &self,
+        id: ProductId,
+        quantity: Quantity,
+        expected_version: Option<i64>,
+        options: &ChangeOptions,
+        meta: &ChangeMeta,
+    ) -> ServiceResult<Applied<Change>> {
+        let count = StockChange::Count {
+            quantity,
+            expected_version,
+        };
+        self.change(id, count, options, meta).await
+    }
+
+    /// Applies a change of one product under `options.strategy`, and counts it in the stats.
+    async fn change(
+        &self,
+        id: ProductId,
+        change: StockChange,
+        options: &ChangeOptions,
+        meta: &ChangeMeta,
+    ) -> ServiceResult<Applied<Change>> {
         let mut outcome = Outcome::default();
         let result = self
-            .adjust_under(id, delta, options, meta, &mut outcome)
+            .change_under(id, change, options, meta, &mut outcome)
             .await;
         self.record(options.strategy, outcome, &result);
-        result
+        result.map(|value| Applied {
+            value,
+            strategy: options.strategy,
+            retries: outcome.retries,
+        })
     }
 
     /// Counts one change in the stats.
@@ -102,14 +140,14 @@ impl Inventory {
             .record(strategy, outcome, result.as_ref().map(|_| ()));
     }
 
-    async fn adjust_under(
+    async fn change_under(
         &self,
         id: ProductId,
-        delta: Delta,
+        change: StockChange,
         options: &ChangeOptions,
         meta: &ChangeMeta,
         outcome: &mut Outcome,
-    ) -> ServiceResult<Applied<Change>> {
+    ) -> ServiceResult<Change> {
         self.check_lab(options)?;
         let pause = Pause {
             product: id,
@@ -117,36 +155,36 @@ impl Inventory {
             rendezvous_size: options.rendezvous,
             rendezvous: &self.lab.rendezvous,
         };
-        let applied = |value, retries| Applied {
-            value,
-            strategy: options.strategy,
-            retries,
-        };
-        let change = match options.strategy {
-            Strategy::Atomic => self.store.adjust_atomic(id, delta, meta).await?,
-            Strategy::Pessimistic => self.store.adjust_locked(id, delta, &pause, meta).await?,
-            Strategy::Optimistic => {
-                let change = self
-                    .adjust_optimistic(id, delta, &pause, meta, outcome)
-                    .await?;
-                return Ok(applied(change, outcome.retries));
+        let store = &self.store;
+        let change = match (options.strategy, change) {
+            (Strategy::Atomic, StockChange::Adjust(delta)) => {
+                store.adjust_atomic(id, delta, meta).await?
             }
-            Strategy::Unsafe => self.read_modify_write(id, delta, &pause, meta).await?,
-            Strategy::Mutex => {
+            // A stock-take needs the old stock for its ledger row, so it cannot be one
+            // conditional statement: under `atomic` it is a short locked transaction.
+            (Strategy::Atomic, count) => store.change_locked(id, count, &NoPause, meta).await?,
+            (Strategy::Pessimistic, change) => {
+                store.change_locked(id, change, &pause, meta).await?
+            }
+            (Strategy::Optimistic, change) => {
+                self.optimistic(id, change, &pause, meta, outcome).await?
+            }
+            (Strategy::Unsafe, change) => self.read_modify_write(id, change, &pause, meta).await?,
+            (Strategy::Mutex, change) => {
                 let _held = lock(&self.lab.locks.global, outcome).await;
-                self.read_modify_write(id, delta, &pause, meta).await?
+                self.read_modify_write(id, change, &pause, meta).await?
             }
-            Strategy::PerProduct => {
+            (Strategy::PerProduct, change) => {
                 let _held = lock(self.lab.locks.stripe(id), outcome).await;
-                self.read_modify_write(id, delta, &pause, meta).await?
+                self.read_modify_write(id, change, &pause, meta).await?
             }
-            Strategy::Semaphore => {
+            (Strategy::Semaphore, change) => {
                 let semaphore = self.lab.locks.semaphore(options.permits);
                 let _permit = permit(&semaphore, outcome).await?;
-                self.read_modify_write(id, delta, &pause, meta).await?
+                self.read_modify_write(id, change, &pause, meta).await?
             }
         };
-        Ok(applied(change, 0))
+        Ok(change)
     }
 
     fn check_lab(&self, options: &ChangeOptions) -> ServiceResult<()> {
@@ -157,54 +195,50 @@ impl Inventory {
     }
 
     /// Read, pause, check, write back: the unprotected read-modify-write. Two of these that
-    /// read the same stock both write their own result, and one update is lost; the check on
-    /// a stale read lets a withdrawal through that the real stock could not cover (oversell).
+    /// read the same stock both write their own result, and one update is lost; a check on a
+    /// stale read lets through a withdrawal the real stock could not cover (oversell), or a
+    /// stock-take that overwrites a change it did not see.
     async fn read_modify_write(
         &self,
         id: ProductId,
-        delta: Delta,
+        change: StockChange,
         race_point: &dyn RacePoint,
         meta: &ChangeMeta,
     ) -> ServiceResult<Change> {
         let level = self.store.read_level(id).await?;
         race_point.reached().await;
-        let after = level.apply(id, delta)?;
-        let stock = quantity(after.stock)?;
+        let (after, delta) = change.apply(id, level)?;
         self.store
-            .write_stock(id, stock, delta.get(), None, meta)
+            .write_stock(id, quantity(after.stock)?, delta, None, meta)
             .await?
             .ok_or_else(|| StockError::ProductNotFound(id).into())
     }
 
     /// Read with the version, write only if it is unchanged, otherwise back off and retry.
     /// Nothing is held while backing off: each write is a transaction of its own.
-    async fn adjust_optimistic(
+    async fn optimistic(
         &self,
         id: ProductId,
-        delta: Delta,
+        change: StockChange,
         race_point: &dyn RacePoint,
         meta: &ChangeMeta,
         outcome: &mut Outcome,
     ) -> ServiceResult<Change> {
         for retries in 0..=MAX_OPTIMISTIC_RETRIES {
             outcome.retries = retries;
+            if retries > 0 {
+                tokio::time::sleep(backoff(retries - 1)).await;
+            }
             let level = self.store.read_level(id).await?;
             race_point.reached().await;
-            let after = level.apply(id, delta)?;
+            let (after, delta) = change.apply(id, level)?;
             let written = self
                 .store
-                .write_stock(
-                    id,
-                    quantity(after.stock)?,
-                    delta.get(),
-                    Some(level.version),
-                    meta,
-                )
+                .write_stock(id, quantity(after.stock)?, delta, Some(level.version), meta)
                 .await?;
             if let Some(change) = written {
                 return Ok(change);
             }
-            tokio::time::sleep(backoff(retries)).await;
         }
         Err(ServiceError::Conflict {
             retries: MAX_OPTIMISTIC_RETRIES,

@@ -27,7 +27,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use stocklab_domain::{
     AuditReport, Change, ChangeMeta, Delta, Movement, NewProduct, OrderLines, Page, PlacedOrder,
-    Product, ProductId, ProductName, Quantity, StockLevel,
+    Product, ProductId, ProductName, Quantity, StockChange, StockLevel,
 };
 
 pub use error::StoreError;
@@ -195,23 +195,14 @@ pub trait Store: Send + Sync + fmt::Debug {
         meta: &ChangeMeta,
     ) -> StoreResult<Option<Change>>;
 
-    /// Adjusts in one transaction that locks the row before reading it (the `pessimistic`
-    /// strategy), pausing at `race_point` between the read and the write.
-    async fn adjust_locked(
+    /// Applies `change` in one transaction that locks the row before reading it, pausing at
+    /// `race_point` between the read and the write: the `pessimistic` strategy, and how a
+    /// stock-take (which needs the old stock for its ledger row) runs under `atomic`.
+    async fn change_locked(
         &self,
         id: ProductId,
-        delta: Delta,
+        change: StockChange,
         race_point: &dyn RacePoint,
-        meta: &ChangeMeta,
-    ) -> StoreResult<Change>;
-
-    /// Sets the stock to a counted `quantity`, if the product is still at `expected_version`
-    /// (when given). The row is locked between reading the old stock and writing the new one.
-    async fn count_stock(
-        &self,
-        id: ProductId,
-        quantity: Quantity,
-        expected_version: Option<i64>,
         meta: &ChangeMeta,
     ) -> StoreResult<Change>;
 

@@ -18,7 +18,7 @@ use sqlx::{AssertSqlSafe, MySql, Transaction};
 use stocklab_domain::{
     AuditMismatch, AuditReport, Change, ChangeMeta, Delta, MAX_QUANTITY, Movement, NewProduct,
     OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId, ProductName, Quantity,
-    Shortage, StockError, StockLevel,
+    Shortage, StockChange, StockError, StockLevel,
 };
 
 use crate::error::is_unique_violation;
@@ -328,12 +328,20 @@ impl Store for MySqlStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        if updated == 0 {
+            // The version moved on, or the product is gone: tell which, without locking.
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return match exists {
+                Some(_) => Ok(None),
+                None => Err(StockError::ProductNotFound(id).into()),
+            };
+        }
         let product = product_in(&mut tx, id)
             .await?
             .ok_or(StockError::ProductNotFound(id))?;
-        if updated == 0 {
-            return Ok(None);
-        }
         let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
         tx.commit().await?;
         Ok(Some(Change {
@@ -342,30 +350,29 @@ impl Store for MySqlStore {
         }))
     }
 
-    async fn adjust_locked(
+    async fn change_locked(
         &self,
         id: ProductId,
-        delta: Delta,
+        change: StockChange,
         race_point: &dyn RacePoint,
         meta: &ChangeMeta,
     ) -> StoreResult<Change> {
         let mut tx = self.pool.begin().await?;
-        // FOR UPDATE locks the row until commit: a second pessimistic change of this product
-        // waits here (at most innodb_lock_wait_timeout) until this one commits.
+        // FOR UPDATE locks the row until commit: another locked change of this product waits
+        // here (at most innodb_lock_wait_timeout) until this one commits.
         let level = product_in(&mut tx, id)
             .await?
             .ok_or(StockError::ProductNotFound(id))?;
         race_point.reached().await;
-        let stock = StockLevel {
+        let current = StockLevel {
             stock: level.stock,
             version: level.version,
-        }
-        .apply(id, delta)?
-        .stock;
+        };
+        let (after, delta) = change.apply(id, current)?;
         sqlx::query(
             "UPDATE products SET stock = ?, version = version + 1, updated_at = ? WHERE id = ?",
         )
-        .bind(stock)
+        .bind(after.stock)
         .bind(Utc::now())
         .bind(id)
         .execute(&mut *tx)
@@ -373,51 +380,7 @@ impl Store for MySqlStore {
         let product = product_in(&mut tx, id)
             .await?
             .ok_or(StockError::ProductNotFound(id))?;
-        let movement_id = insert_movement(&mut tx, &product, delta.get(), meta, None).await?;
-        tx.commit().await?;
-        Ok(Change {
-            product,
-            movement_id,
-        })
-    }
-
-    async fn count_stock(
-        &self,
-        id: ProductId,
-        quantity: Quantity,
-        expected_version: Option<i64>,
-        meta: &ChangeMeta,
-    ) -> StoreResult<Change> {
-        let mut tx = self.pool.begin().await?;
-        // FOR UPDATE locks the row until commit, so nothing changes it between reading the old
-        // stock and writing the counted one.
-        let current: Option<(i64, i64)> =
-            sqlx::query_as("SELECT stock, version FROM products WHERE id = ? FOR UPDATE")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (old_stock, version) = current.ok_or(StockError::ProductNotFound(id))?;
-        if let Some(expected) = expected_version.filter(|&expected| expected != version) {
-            return Err(StockError::VersionMismatch {
-                product_id: id,
-                expected,
-                actual: version,
-            }
-            .into());
-        }
-        sqlx::query(
-            "UPDATE products SET stock = ?, version = version + 1, updated_at = ? WHERE id = ?",
-        )
-        .bind(quantity.get())
-        .bind(Utc::now())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        let product = product_in(&mut tx, id)
-            .await?
-            .ok_or(StockError::ProductNotFound(id))?;
-        let movement_id =
-            insert_movement(&mut tx, &product, quantity.get() - old_stock, meta, None).await?;
+        let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
         tx.commit().await?;
         Ok(Change {
             product,

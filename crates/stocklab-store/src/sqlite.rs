@@ -23,7 +23,7 @@ use sqlx::{Sqlite, Transaction};
 use stocklab_domain::{
     AuditMismatch, AuditReport, Change, ChangeMeta, Delta, MAX_QUANTITY, Movement, NewProduct,
     OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId, ProductName, Quantity,
-    Shortage, StockError, StockLevel,
+    Shortage, StockChange, StockError, StockLevel,
 };
 
 use crate::error::is_unique_violation;
@@ -391,10 +391,10 @@ impl Store for SqliteStore {
         }))
     }
 
-    async fn adjust_locked(
+    async fn change_locked(
         &self,
         id: ProductId,
-        delta: Delta,
+        change: StockChange,
         race_point: &dyn RacePoint,
         meta: &ChangeMeta,
     ) -> StoreResult<Change> {
@@ -408,63 +408,19 @@ impl Store for SqliteStore {
                 .await?;
         let (stock, version) = level.ok_or(StockError::ProductNotFound(id))?;
         race_point.reached().await;
-        let stock = StockLevel { stock, version }.apply(id, delta)?.stock;
+        let (after, delta) = change.apply(id, StockLevel { stock, version })?;
         let row: ProductRow = sqlx::query_as(concat!(
             "UPDATE products SET stock = ?1, version = version + 1, updated_at = ?2 \
              WHERE id = ?3 RETURNING ",
             product_columns!()
         ))
-        .bind(stock)
+        .bind(after.stock)
         .bind(Utc::now())
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
         let product = Product::from(row);
-        let movement_id = insert_movement(&mut tx, &product, delta.get(), meta, None).await?;
-        tx.commit().await?;
-        Ok(Change {
-            product,
-            movement_id,
-        })
-    }
-
-    async fn count_stock(
-        &self,
-        id: ProductId,
-        quantity: Quantity,
-        expected_version: Option<i64>,
-        meta: &ChangeMeta,
-    ) -> StoreResult<Change> {
-        // BEGIN IMMEDIATE holds the write lock from here to commit, so nothing changes the row
-        // between reading the old stock and writing the counted one.
-        let mut tx = self.begin_write().await?;
-        let current: Option<(i64, i64)> =
-            sqlx::query_as("SELECT stock, version FROM products WHERE id = ?1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (old_stock, version) = current.ok_or(StockError::ProductNotFound(id))?;
-        if let Some(expected) = expected_version.filter(|&expected| expected != version) {
-            return Err(StockError::VersionMismatch {
-                product_id: id,
-                expected,
-                actual: version,
-            }
-            .into());
-        }
-        let row: ProductRow = sqlx::query_as(concat!(
-            "UPDATE products SET stock = ?1, version = version + 1, updated_at = ?2 \
-             WHERE id = ?3 RETURNING ",
-            product_columns!()
-        ))
-        .bind(quantity.get())
-        .bind(Utc::now())
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let product = Product::from(row);
-        let movement_id =
-            insert_movement(&mut tx, &product, quantity.get() - old_stock, meta, None).await?;
+        let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
         tx.commit().await?;
         Ok(Change {
             product,

@@ -18,7 +18,9 @@ backend_tests!(
     atomic_loses_nothing,
     lab_options_are_refused_without_lab_mode,
     out_of_range_lab_values_are_invalid,
-    stock_takes_and_orders_refuse_strategies_they_do_not_implement,
+    orders_refuse_strategies_they_do_not_implement,
+    unsafe_stock_takes_overwrite_a_count_they_did_not_see,
+    safe_stock_takes_refuse_a_count_that_missed_a_change,
     stats_count_each_strategys_outcomes,
     a_lab_reset_replaces_the_data_set_and_the_stats,
     a_lab_reset_is_refused_without_lab_mode_or_with_bad_values,
@@ -179,15 +181,8 @@ async fn out_of_range_lab_values_are_invalid(app: TestApp) {
     assert_eq!(app.stock_of(id).await, 10);
 }
 
-async fn stock_takes_and_orders_refuse_strategies_they_do_not_implement(app: TestApp) {
-    let id = app.create_product("COUNT-1", 10).await;
-    let count = app
-        .put(
-            &format!("/api/products/{id}/stock?strategy=mutex"),
-            json!({"quantity": 3}),
-        )
-        .await;
-    count.assert_error(422, "strategy_not_supported");
+async fn orders_refuse_strategies_they_do_not_implement(app: TestApp) {
+    let id = app.create_product("ORDER-1", 10).await;
     let order = app
         .post(
             "/api/orders?strategy=pessimistic",
@@ -196,6 +191,47 @@ async fn stock_takes_and_orders_refuse_strategies_they_do_not_implement(app: Tes
         .await;
     order.assert_error(422, "strategy_not_supported");
     assert_eq!(app.stock_of(id).await, 10);
+}
+
+/// Two stock-takes that both saw version 0 of a stock of 10 (one counted 3, the other 4),
+/// meeting at the race point.
+async fn count_race(app: &TestApp, sku: &str, query: &str) -> [Reply; 2] {
+    let id = app.create_product(sku, 10).await;
+    let path = format!("/api/products/{id}/stock?{query}&rendezvous=2&race_window_ms={WINDOW_MS}");
+    let count =
+        |quantity: i64| app.put(&path, json!({"quantity": quantity, "expected_version": 0}));
+    let (first, second) = tokio::join!(count(3), count(4));
+    [first, second]
+}
+
+/// Both counts pass the version check on what they read, and both are written: the second
+/// overwrote the first without having seen it, which `expected_version` exists to prevent.
+async fn unsafe_stock_takes_overwrite_a_count_they_did_not_see(app: TestApp) {
+    for reply in count_race(&app, "COUNT-UNSAFE", "strategy=unsafe").await {
+        reply.assert_status(200);
+    }
+}
+
+async fn safe_stock_takes_refuse_a_count_that_missed_a_change(app: TestApp) {
+    for (n, query) in [
+        "strategy=mutex",
+        "strategy=per-product",
+        "strategy=semaphore&permits=1",
+        "strategy=pessimistic",
+        "strategy=optimistic",
+        "strategy=atomic",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let replies = count_race(&app, &format!("COUNT-SAFE-{n}"), query).await;
+        let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 409], "{query}: {replies:?}");
+        let refused = replies.iter().find(|r| r.status == 409).expect("a refusal");
+        refused.assert_error(409, "version_mismatch");
+    }
+    app.assert_audit_ok().await;
 }
 
 async fn stats_count_each_strategys_outcomes(app: TestApp) {
