@@ -14,9 +14,40 @@ pub struct OrderLine {
     pub quantity: Quantity,
 }
 
-/// The lines of an order: non-empty, one per product, ascending by product id.
+/// The lines of an order: non-empty, one per product, ascending by product id; and the order
+/// in which the request first named each product, for the lab's unordered locking.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderLines(Vec<OrderLine>);
+pub struct OrderLines {
+    lines: Vec<OrderLine>,
+    request_order: Vec<ProductId>,
+}
+
+/// The order in which an order's rows are locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LockOrder {
+    /// Ascending product id: every order locks in the same global order, so two orders can
+    /// wait for each other but never deadlock.
+    #[default]
+    Ascending,
+    /// The order the request named the products in (lab only): two orders naming the same
+    /// products in opposite orders can deadlock.
+    Request,
+}
+
+impl std::str::FromStr for LockOrder {
+    type Err = ValidationError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw {
+            "ascending" => Ok(LockOrder::Ascending),
+            "request" => Ok(LockOrder::Request),
+            other => Err(ValidationError::new(
+                "lock_order",
+                format!("must be ascending or request, got {other:?}"),
+            )),
+        }
+    }
+}
 
 impl OrderLines {
     /// The most lines one order may carry, before merging.
@@ -35,6 +66,7 @@ impl OrderLines {
             ));
         }
         let mut merged: BTreeMap<ProductId, i64> = BTreeMap::new();
+        let mut request_order = Vec::new();
         for (index, &(product_id, quantity)) in raw.iter().enumerate() {
             if product_id < 1 {
                 return Err(ValidationError::new(
@@ -49,6 +81,9 @@ impl OrderLines {
                         "line {index}: quantity must be between 1 and {MAX_QUANTITY}, got {quantity}"
                     ),
                 ));
+            }
+            if !merged.contains_key(&product_id) {
+                request_order.push(product_id);
             }
             let total = merged.entry(product_id).or_insert(0);
             *total += quantity;
@@ -68,12 +103,32 @@ impl OrderLines {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self(lines))
+        Ok(Self {
+            lines,
+            request_order,
+        })
     }
 
     /// The merged lines, ascending by product id.
     pub fn lines(&self) -> &[OrderLine] {
-        &self.0
+        &self.lines
+    }
+
+    /// The merged lines in the order their rows are to be locked.
+    pub fn in_lock_order(&self, order: LockOrder) -> Vec<OrderLine> {
+        match order {
+            LockOrder::Ascending => self.lines.clone(),
+            LockOrder::Request => self
+                .request_order
+                .iter()
+                .filter_map(|id| {
+                    self.lines
+                        .iter()
+                        .find(|line| line.product_id == *id)
+                        .copied()
+                })
+                .collect(),
+        }
     }
 }
 
@@ -93,6 +148,25 @@ mod tests {
     fn repeated_products_are_merged_and_sorted() {
         let lines = OrderLines::parse(&[(9, 1), (2, 3), (9, 4)]).expect("valid lines");
         assert_eq!(quantities(&lines), vec![(2, 3), (9, 5)]);
+    }
+
+    #[test]
+    fn request_order_is_the_order_products_were_first_named() {
+        let lines = OrderLines::parse(&[(9, 1), (2, 3), (9, 4)]).expect("valid lines");
+        let ids = |order| -> Vec<i64> {
+            lines
+                .in_lock_order(order)
+                .iter()
+                .map(|l| l.product_id)
+                .collect()
+        };
+        assert_eq!(ids(LockOrder::Ascending), [2, 9]);
+        assert_eq!(ids(LockOrder::Request), [9, 2]);
+        assert_eq!(
+            lines.in_lock_order(LockOrder::Request)[0].quantity.get(),
+            5,
+            "merged"
+        );
     }
 
     #[test]

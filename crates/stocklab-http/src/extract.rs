@@ -100,13 +100,32 @@ pub struct ChangeQuery {
     /// demand.
     #[param(minimum = 2, maximum = 64)]
     pub rendezvous: Option<i64>,
+    /// Orders only, lab only: `request` locks the rows in the order the request names them
+    /// instead of ascending id, which lets two orders deadlock.
+    pub lock_order: Option<String>,
 }
 
 impl ChangeQuery {
     pub const MAX_RACE_WINDOW_MS: u64 = 1000;
 
-    /// The options of this request, starting from the server's `defaults`.
+    /// The options of a change of one product, starting from the server's `defaults`.
     pub fn options(&self, defaults: ChangeOptions) -> Result<ChangeOptions, ValidationError> {
+        if self.lock_order.is_some() {
+            return Err(ValidationError::new("lock_order", "applies to orders only"));
+        }
+        self.any_options(defaults)
+    }
+
+    /// The options of an order, which may also choose the lock order.
+    pub fn order_options(&self, defaults: ChangeOptions) -> Result<ChangeOptions, ValidationError> {
+        let mut options = self.any_options(defaults)?;
+        if let Some(order) = &self.lock_order {
+            options.lock_order = order.parse()?;
+        }
+        Ok(options)
+    }
+
+    fn any_options(&self, defaults: ChangeOptions) -> Result<ChangeOptions, ValidationError> {
         let mut options = defaults;
         if let Some(strategy) = &self.strategy {
             options.strategy = strategy.parse()?;

@@ -58,6 +58,11 @@ impl AppState {
     fn change_options(&self, query: &ChangeQuery) -> Result<ChangeOptions, AppError> {
         Ok(query.options(self.inventory.default_options())?)
     }
+
+    /// The same for an order, which may also choose its lock order.
+    fn order_options(&self, query: &ChangeQuery) -> Result<ChangeOptions, AppError> {
+        Ok(query.order_options(self.inventory.default_options())?)
+    }
 }
 
 /// The response header that names the strategy which protected a change.

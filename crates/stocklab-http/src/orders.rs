@@ -47,7 +47,7 @@ async fn place_order(
         .map(|l| (l.product_id, l.quantity))
         .collect();
     let lines = OrderLines::parse(&raw)?;
-    let options = state.change_options(&query)?;
+    let options = state.order_options(&query)?;
     let meta = ChangeMeta {
         reason: None,
         request_id,

@@ -28,7 +28,7 @@ use stocklab_domain::{
     AuditReport, ChangeMeta, Movement, NewProduct, OrderLines, Page, PlacedOrder, Product,
     ProductId, ProductName, Quantity, StockError, Strategy,
 };
-use stocklab_store::{Backend, Store, StoreError, StoreResult};
+use stocklab_store::{Backend, Store, StoreError};
 
 pub use stats::{StatsSnapshot, StrategyStats};
 pub use strategies::{Applied, ChangeOptions};
@@ -225,39 +225,48 @@ impl Inventory {
         Ok(self.store.delete_product(id).await?)
     }
 
-    /// Withdraws every line of an order, all or nothing.
+    /// Withdraws every line of an order, all or nothing. Only `atomic` (conditional updates in
+    /// one transaction) so far: another strategy is refused rather than silently replaced.
     pub async fn place_order(
         &self,
         lines: &OrderLines,
         options: &ChangeOptions,
         meta: &ChangeMeta,
     ) -> ServiceResult<Applied<PlacedOrder>> {
-        let order = self.store.place_order(lines, meta);
-        self.atomic_only("an order", options, order).await
-    }
-
-    /// Runs a change that only `atomic` supports so far (a locked transaction in the store),
-    /// refusing any other strategy rather than silently running a different one, and counts it.
-    async fn atomic_only<T>(
-        &self,
-        operation: &'static str,
-        options: &ChangeOptions,
-        change: impl Future<Output = StoreResult<T>>,
-    ) -> ServiceResult<Applied<T>> {
-        let result = if options.strategy == Strategy::Atomic {
-            change.await.map_err(ServiceError::from)
-        } else {
-            Err(ServiceError::StrategyNotSupported {
-                operation,
-                strategy: options.strategy,
-            })
-        };
+        let result = self.place_order_under(lines, options, meta).await;
         self.record(options.strategy, Outcome::default(), &result);
-        Ok(Applied {
-            value: result?,
+        result.map(|value| Applied {
+            value,
             strategy: options.strategy,
             retries: 0,
         })
+    }
+
+    async fn place_order_under(
+        &self,
+        lines: &OrderLines,
+        options: &ChangeOptions,
+        meta: &ChangeMeta,
+    ) -> ServiceResult<PlacedOrder> {
+        self.check_lab(options)?;
+        if options.strategy != Strategy::Atomic {
+            return Err(ServiceError::StrategyNotSupported {
+                operation: "an order",
+                strategy: options.strategy,
+            });
+        }
+        // Orders over the same products meet under their lowest product id, whichever row
+        // each locks first.
+        let pause = race::Pause {
+            product: lines.lines().first().map_or(0, |line| line.product_id),
+            window: options.race_window,
+            rendezvous_size: options.rendezvous,
+            rendezvous: &self.lab.rendezvous,
+        };
+        Ok(self
+            .store
+            .place_order(lines, options.lock_order, &pause, meta)
+            .await?)
     }
 
     pub async fn list_movements(

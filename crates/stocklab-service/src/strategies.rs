@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 use stocklab_domain::{
-    Change, ChangeMeta, Delta, ProductId, Quantity, StockChange, StockError, Strategy,
+    Change, ChangeMeta, Delta, LockOrder, ProductId, Quantity, StockChange, StockError, Strategy,
 };
 use stocklab_store::RacePoint;
 use tokio::sync::{Mutex, MutexGuard, Semaphore, SemaphorePermit};
@@ -35,6 +35,8 @@ pub struct ChangeOptions {
     /// Wait at the race point for this many requests on the same product, at most
     /// `race_window` (lab only).
     pub rendezvous: Option<u32>,
+    /// The order in which an order's rows are locked (request order: lab only).
+    pub lock_order: LockOrder,
 }
 
 impl ChangeOptions {
@@ -44,6 +46,7 @@ impl ChangeOptions {
             permits: 1,
             race_window: Duration::ZERO,
             rendezvous: None,
+            lock_order: LockOrder::Ascending,
         }
     }
 
@@ -60,6 +63,9 @@ impl ChangeOptions {
         }
         if !self.race_window.is_zero() {
             return Some("a race window".to_owned());
+        }
+        if self.lock_order == LockOrder::Request {
+            return Some("locking an order's rows in request order".to_owned());
         }
         self.rendezvous
             .map(|_| "a rendezvous at the race point".to_owned())
@@ -187,7 +193,7 @@ impl Inventory {
         Ok(change)
     }
 
-    fn check_lab(&self, options: &ChangeOptions) -> ServiceResult<()> {
+    pub(crate) fn check_lab(&self, options: &ChangeOptions) -> ServiceResult<()> {
         match options.lab_only_feature() {
             Some(feature) if !self.lab.enabled => Err(ServiceError::LabDisabled(feature)),
             _ => Ok(()),

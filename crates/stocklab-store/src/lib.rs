@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use stocklab_domain::{
-    AuditReport, Change, ChangeMeta, Delta, Movement, NewProduct, OrderLines, Page, PlacedOrder,
-    Product, ProductId, ProductName, Quantity, StockChange, StockLevel,
+    AuditReport, Change, ChangeMeta, Delta, LockOrder, Movement, NewProduct, OrderLines, Page,
+    PlacedOrder, Product, ProductId, ProductName, Quantity, StockChange, StockLevel,
 };
 
 pub use error::StoreError;
@@ -206,8 +206,15 @@ pub trait Store: Send + Sync + fmt::Debug {
         meta: &ChangeMeta,
     ) -> StoreResult<Change>;
 
-    /// Withdraws every line, in ascending product id order, all or nothing.
-    async fn place_order(&self, lines: &OrderLines, meta: &ChangeMeta) -> StoreResult<PlacedOrder>;
+    /// Withdraws every line, all or nothing, locking the rows in `lock_order` and pausing at
+    /// `race_point` once the first row is locked. The placed lines are ascending by product id.
+    async fn place_order(
+        &self,
+        lines: &OrderLines,
+        lock_order: LockOrder,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> StoreResult<PlacedOrder>;
 
     /// The product's ledger, newest first, starting before the movement id `after`.
     async fn list_movements(

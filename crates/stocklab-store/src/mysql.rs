@@ -16,9 +16,9 @@ use chrono::Utc;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::{AssertSqlSafe, MySql, Transaction};
 use stocklab_domain::{
-    AuditMismatch, AuditReport, Change, ChangeMeta, Delta, MAX_QUANTITY, Movement, NewProduct,
-    OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId, ProductName, Quantity,
-    Shortage, StockChange, StockError, StockLevel,
+    AuditMismatch, AuditReport, Change, ChangeMeta, Delta, LockOrder, MAX_QUANTITY, Movement,
+    NewProduct, OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId, ProductName,
+    Quantity, Shortage, StockChange, StockError, StockLevel,
 };
 
 use crate::error::is_unique_violation;
@@ -388,7 +388,13 @@ impl Store for MySqlStore {
         })
     }
 
-    async fn place_order(&self, lines: &OrderLines, meta: &ChangeMeta) -> StoreResult<PlacedOrder> {
+    async fn place_order(
+        &self,
+        lines: &OrderLines,
+        lock_order: LockOrder,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> StoreResult<PlacedOrder> {
         let mut tx = self.pool.begin().await?;
         let created_at = Utc::now();
         let order_id = sqlx::query("INSERT INTO orders (request_id, created_at) VALUES (?, ?)")
@@ -400,9 +406,13 @@ impl Store for MySqlStore {
         let order_id = inserted_id(order_id)?;
         let mut placed = Vec::with_capacity(lines.lines().len());
         let mut shortages = Vec::new();
-        // Lines arrive merged and in ascending product id: row locks are taken in that order, so
-        // two orders over the same products queue instead of deadlocking.
-        for line in lines.lines() {
+        // Lines arrive merged. In ascending product id (the default), two orders over the same
+        // products take their row locks in the same order and queue; in request order (lab)
+        // they can each hold the row the other wants, and InnoDB breaks the deadlock (1213).
+        for (position, line) in lines.in_lock_order(lock_order).into_iter().enumerate() {
+            if position == 1 {
+                race_point.reached().await;
+            }
             let updated = sqlx::query(
                 "UPDATE products SET stock = stock - ?, version = version + 1, updated_at = ? \
                  WHERE id = ? AND stock >= ?",
@@ -446,6 +456,7 @@ impl Store for MySqlStore {
             return Err(StockError::InsufficientStock(shortages).into());
         }
         tx.commit().await?;
+        placed.sort_by_key(|line| line.product_id);
         Ok(PlacedOrder {
             id: order_id,
             lines: placed,

@@ -21,9 +21,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 use stocklab_domain::{
-    AuditMismatch, AuditReport, Change, ChangeMeta, Delta, MAX_QUANTITY, Movement, NewProduct,
-    OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId, ProductName, Quantity,
-    Shortage, StockChange, StockError, StockLevel,
+    AuditMismatch, AuditReport, Change, ChangeMeta, Delta, LockOrder, MAX_QUANTITY, Movement,
+    NewProduct, OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId, ProductName,
+    Quantity, Shortage, StockChange, StockError, StockLevel,
 };
 
 use crate::error::is_unique_violation;
@@ -428,7 +428,13 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn place_order(&self, lines: &OrderLines, meta: &ChangeMeta) -> StoreResult<PlacedOrder> {
+    async fn place_order(
+        &self,
+        lines: &OrderLines,
+        lock_order: LockOrder,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> StoreResult<PlacedOrder> {
         let mut tx = self.begin_write().await?;
         let created_at = Utc::now();
         let order_id = sqlx::query("INSERT INTO orders (request_id, created_at) VALUES (?1, ?2)")
@@ -439,8 +445,12 @@ impl Store for SqliteStore {
             .last_insert_rowid();
         let mut placed = Vec::with_capacity(lines.lines().len());
         let mut shortages = Vec::new();
-        // Lines arrive merged and in ascending product id: rows are changed in that order.
-        for line in lines.lines() {
+        // Lines arrive merged. BEGIN IMMEDIATE already holds the whole database, so on SQLite
+        // the lock order cannot cause a deadlock: a second order cannot even begin.
+        for (position, line) in lines.in_lock_order(lock_order).into_iter().enumerate() {
+            if position == 1 {
+                race_point.reached().await;
+            }
             let row: Option<ProductRow> = sqlx::query_as(concat!(
                 "UPDATE products SET stock = stock - ?1, version = version + 1, updated_at = ?2 \
                  WHERE id = ?3 AND stock >= ?1 RETURNING ",
@@ -483,6 +493,7 @@ impl Store for SqliteStore {
             return Err(StockError::InsufficientStock(shortages).into());
         }
         tx.commit().await?;
+        placed.sort_by_key(|line| line.product_id);
         Ok(PlacedOrder {
             id: order_id,
             lines: placed,

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, TestApp, backend_tests};
+use crate::helpers::{Backend, Reply, TestApp, backend_tests};
 
 backend_tests!(
     unsafe_loses_an_update_every_time,
@@ -19,6 +19,9 @@ backend_tests!(
     lab_options_are_refused_without_lab_mode,
     out_of_range_lab_values_are_invalid,
     orders_refuse_strategies_they_do_not_implement,
+    orders_locking_in_request_order_deadlock_and_get_a_clear_409,
+    orders_locking_in_ascending_order_never_deadlock,
+    lock_order_is_for_orders_in_lab_mode_only,
     unsafe_stock_takes_overwrite_a_count_they_did_not_see,
     safe_stock_takes_refuse_a_count_that_missed_a_change,
     stats_count_each_strategys_outcomes,
@@ -421,4 +424,81 @@ async fn a_hundred_mixed_changes_keep_the_books_under_every_safe_strategy(app: T
         }
         app.assert_audit_ok().await;
     }
+}
+
+/// Two orders name the same two products in opposite orders. Each locks the row of its first
+/// line, waits at the race point until the other has locked its own, then asks for the row the
+/// other holds. Returns the products' stocks afterwards and the two replies.
+async fn crossed_orders(app: &TestApp, query: &str) -> ([i64; 2], [Reply; 2]) {
+    let (a, b) = (
+        app.create_product("CROSS-A", 10).await,
+        app.create_product("CROSS-B", 10).await,
+    );
+    let path = format!("/api/orders?{query}&rendezvous=2&race_window_ms={WINDOW_MS}");
+    let order = |first: i64, second: i64| {
+        app.post(
+            &path,
+            json!({"lines": [{"product_id": first, "quantity": 1}, {"product_id": second, "quantity": 1}]}),
+        )
+    };
+    let (first, second) = tokio::join!(order(a, b), order(b, a));
+    (
+        [app.stock_of(a).await, app.stock_of(b).await],
+        [first, second],
+    )
+}
+
+/// On MariaDB the two orders deadlock; InnoDB rolls one back, which gets 409 `deadlock` (and
+/// changed nothing), while the other completes. SQLite cannot deadlock: its one writer holds
+/// the whole database, so the second order waits for the first to commit.
+async fn orders_locking_in_request_order_deadlock_and_get_a_clear_409(app: TestApp) {
+    let (stocks, replies) = crossed_orders(&app, "lock_order=request").await;
+    match app.backend {
+        Backend::Mysql => {
+            let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+            statuses.sort_unstable();
+            assert_eq!(statuses, [201, 409], "{replies:?}");
+            let victim = replies
+                .iter()
+                .find(|r| r.status == 409)
+                .expect("a deadlock victim");
+            victim.assert_error(409, "deadlock");
+            assert_eq!(stocks, [9, 9], "only the surviving order was applied");
+        }
+        Backend::Sqlite => {
+            for reply in &replies {
+                reply.assert_status(201);
+            }
+            assert_eq!(stocks, [8, 8]);
+        }
+    }
+    app.assert_audit_ok().await;
+}
+
+async fn orders_locking_in_ascending_order_never_deadlock(app: TestApp) {
+    let (stocks, replies) = crossed_orders(&app, "lock_order=ascending").await;
+    for reply in &replies {
+        reply.assert_status(201);
+    }
+    assert_eq!(stocks, [8, 8]);
+    app.assert_audit_ok().await;
+}
+
+async fn lock_order_is_for_orders_in_lab_mode_only(app: TestApp) {
+    let id = app.create_product("LOCK-ORDER-1", 10).await;
+    let line = json!({"lines": [{"product_id": id, "quantity": 1}]});
+    let adjust = app
+        .post(
+            &format!("/api/products/{id}/adjust?lock_order=request"),
+            json!({"delta": -1}),
+        )
+        .await;
+    adjust.assert_error(422, "invalid_value");
+    app.post("/api/orders?lock_order=sideways", line.clone())
+        .await
+        .assert_error(422, "invalid_value");
+    let locked = TestApp::spawn_with(app.backend, |args| args.no_lab = true).await;
+    let order = locked.post("/api/orders?lock_order=request", line).await;
+    order.assert_error(403, "lab_disabled");
+    assert_eq!(app.stock_of(id).await, 10);
 }
