@@ -28,7 +28,7 @@ pub use records::{
     AuditMismatch, AuditReport, Change, ChangeMeta, Movement, NewProduct, Page, PlacedOrder,
     PlacedOrderLine, Product, StockChange, StockLevel,
 };
-pub use strategy::Strategy;
+pub use strategy::{Isolation, Strategy};
 pub use values::{Delta, MAX_QUANTITY, ProductName, Quantity, Reason, Sku};
 
 /// Identifies a product. Ids are assigned by the store and never reused.

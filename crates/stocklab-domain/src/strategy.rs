@@ -25,6 +25,50 @@ pub enum Strategy {
     /// One conditional statement: `stock = stock + delta WHERE stock + delta >= 0`.
     #[default]
     Atomic,
+    /// The read-modify-write inside one database transaction at a chosen [`Isolation`] level,
+    /// with a plain (non-locking) read: whether it loses updates is up to the isolation level
+    /// and the database.
+    Transaction,
+}
+
+/// A transaction isolation level, for the `transaction` strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Isolation {
+    ReadCommitted,
+    /// MySQL's and MariaDB's default.
+    #[default]
+    RepeatableRead,
+    Serializable,
+}
+
+impl Isolation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Isolation::ReadCommitted => "read-committed",
+            Isolation::RepeatableRead => "repeatable-read",
+            Isolation::Serializable => "serializable",
+        }
+    }
+}
+
+impl FromStr for Isolation {
+    type Err = ValidationError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        [
+            Isolation::ReadCommitted,
+            Isolation::RepeatableRead,
+            Isolation::Serializable,
+        ]
+        .into_iter()
+        .find(|level| level.name() == raw)
+        .ok_or_else(|| {
+            ValidationError::new(
+                "isolation",
+                format!("must be read-committed, repeatable-read or serializable, got {raw:?}"),
+            )
+        })
+    }
 }
 
 impl Strategy {
@@ -37,6 +81,7 @@ impl Strategy {
         Strategy::Pessimistic,
         Strategy::Optimistic,
         Strategy::Atomic,
+        Strategy::Transaction,
     ];
 
     /// The name used on the command line, in `?strategy=` and in responses.
@@ -49,6 +94,7 @@ impl Strategy {
             Strategy::Pessimistic => "pessimistic",
             Strategy::Optimistic => "optimistic",
             Strategy::Atomic => "atomic",
+            Strategy::Transaction => "transaction",
         }
     }
 

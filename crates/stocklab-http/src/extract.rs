@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use serde::Deserialize;
 use std::time::Duration;
 
-use stocklab_domain::ValidationError;
+use stocklab_domain::{Strategy, ValidationError};
 use stocklab_service::ChangeOptions;
 use tower_http::request_id::RequestId;
 use utoipa::IntoParams;
@@ -86,7 +86,7 @@ impl PageQuery {
 #[into_params(parameter_in = Query)]
 pub struct ChangeQuery {
     /// The synchronization strategy: unsafe, mutex, per-product, semaphore, pessimistic,
-    /// optimistic or atomic (unsafe: lab only).
+    /// optimistic, atomic or transaction (unsafe: lab only).
     pub strategy: Option<String>,
     /// The semaphore's permits, 1 to 1000 (default 1, a lock; more: lab only).
     #[param(minimum = 1, maximum = 1000)]
@@ -103,6 +103,9 @@ pub struct ChangeQuery {
     /// Orders only, lab only: `request` locks the rows in the order the request names them
     /// instead of ascending id, which lets two orders deadlock.
     pub lock_order: Option<String>,
+    /// With `strategy=transaction`: read-committed, repeatable-read (the default) or
+    /// serializable (the first two: lab only).
+    pub isolation: Option<String>,
 }
 
 impl ChangeQuery {
@@ -132,6 +135,15 @@ impl ChangeQuery {
         }
         if let Some(permits) = self.permits {
             options.permits = bounded("permits", permits, 1, 1000)?;
+        }
+        if let Some(isolation) = &self.isolation {
+            if options.strategy != Strategy::Transaction {
+                return Err(ValidationError::new(
+                    "isolation",
+                    "applies to the transaction strategy only",
+                ));
+            }
+            options.isolation = isolation.parse()?;
         }
         if let Some(window) = self.race_window_ms {
             let window = bounded("race_window_ms", window, 0, Self::MAX_RACE_WINDOW_MS as i64)?;

@@ -4,6 +4,7 @@
 //! read-modify-write, so the strategies can be compared side by side:
 //! - `atomic`: no read-modify-write at all, one conditional statement in the store;
 //! - `pessimistic`: the store's locked transaction;
+//! - `transaction`: the store's read-modify-write in a transaction at a chosen isolation level;
 //!
 //! A strategy never knows which operation it protects: it applies a [`StockChange`] (an
 //! adjustment or a stock-take) to the level it read.
@@ -15,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 use stocklab_domain::{
-    Change, ChangeMeta, Delta, LockOrder, ProductId, Quantity, StockChange, StockError, Strategy,
+    Change, ChangeMeta, Delta, Isolation, LockOrder, ProductId, Quantity, StockChange, StockError,
+    Strategy,
 };
 use stocklab_store::RacePoint;
 use tokio::sync::{Mutex, MutexGuard, Semaphore, SemaphorePermit};
@@ -37,6 +39,8 @@ pub struct ChangeOptions {
     pub rendezvous: Option<u32>,
     /// The order in which an order's rows are locked (request order: lab only).
     pub lock_order: LockOrder,
+    /// The isolation level of the `transaction` strategy (below serializable: lab only).
+    pub isolation: Isolation,
 }
 
 impl ChangeOptions {
@@ -47,6 +51,7 @@ impl ChangeOptions {
             race_window: Duration::ZERO,
             rendezvous: None,
             lock_order: LockOrder::Ascending,
+            isolation: Isolation::default(),
         }
     }
 
@@ -63,6 +68,12 @@ impl ChangeOptions {
         }
         if !self.race_window.is_zero() {
             return Some("a race window".to_owned());
+        }
+        if self.strategy == Strategy::Transaction && self.isolation != Isolation::Serializable {
+            return Some(format!(
+                "a transaction at {}, which lets updates be lost on MySQL",
+                self.isolation.name()
+            ));
         }
         if self.lock_order == LockOrder::Request {
             return Some("locking an order's rows in request order".to_owned());
@@ -171,6 +182,11 @@ impl Inventory {
             (Strategy::Atomic, count) => store.change_locked(id, count, &NoPause, meta).await?,
             (Strategy::Pessimistic, change) => {
                 store.change_locked(id, change, &pause, meta).await?
+            }
+            (Strategy::Transaction, change) => {
+                store
+                    .change_in_transaction(id, change, options.isolation, &pause, meta)
+                    .await?
             }
             (Strategy::Optimistic, change) => {
                 self.optimistic(id, change, &pause, meta, outcome).await?

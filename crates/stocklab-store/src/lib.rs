@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use stocklab_domain::{
-    AuditReport, Change, ChangeMeta, Delta, LockOrder, Movement, NewProduct, OrderLines, Page,
-    PlacedOrder, Product, ProductId, ProductName, Quantity, StockChange, StockLevel,
+    AuditReport, Change, ChangeMeta, Delta, Isolation, LockOrder, Movement, NewProduct, OrderLines,
+    Page, PlacedOrder, Product, ProductId, ProductName, Quantity, StockChange, StockLevel,
 };
 
 pub use error::StoreError;
@@ -202,6 +202,18 @@ pub trait Store: Send + Sync + fmt::Debug {
         &self,
         id: ProductId,
         change: StockChange,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Change>;
+
+    /// Applies `change` as a read-modify-write inside one transaction at `isolation`, with a
+    /// plain (non-locking) read and a pause at `race_point` before the write: the `transaction`
+    /// strategy. Whether an update can be lost is up to the level and the database.
+    async fn change_in_transaction(
+        &self,
+        id: ProductId,
+        change: StockChange,
+        isolation: Isolation,
         race_point: &dyn RacePoint,
         meta: &ChangeMeta,
     ) -> StoreResult<Change>;

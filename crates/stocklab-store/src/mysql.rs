@@ -14,11 +14,11 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use chrono::Utc;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::{AssertSqlSafe, MySql, Transaction};
+use sqlx::{AssertSqlSafe, Connection, MySql, Transaction};
 use stocklab_domain::{
-    AuditMismatch, AuditReport, Change, ChangeMeta, Delta, LockOrder, MAX_QUANTITY, Movement,
-    NewProduct, OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId, ProductName,
-    Quantity, Shortage, StockChange, StockError, StockLevel,
+    AuditMismatch, AuditReport, Change, ChangeMeta, Delta, Isolation, LockOrder, MAX_QUANTITY,
+    Movement, NewProduct, OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId,
+    ProductName, Quantity, Shortage, StockChange, StockError, StockLevel,
 };
 
 use crate::error::is_unique_violation;
@@ -74,7 +74,7 @@ const INSERT_MOVEMENT: &str = "INSERT INTO movements \
 
 /// Appends the ledger row for a change that `product` now reflects; returns its id.
 async fn insert_movement(
-    tx: &mut Transaction<'static, MySql>,
+    tx: &mut Transaction<'_, MySql>,
     product: &Product,
     delta: i64,
     meta: &ChangeMeta,
@@ -95,10 +95,7 @@ async fn insert_movement(
 }
 
 /// Inserts a product; a taken SKU is [`StockError::DuplicateSku`].
-async fn insert_product(
-    tx: &mut Transaction<'static, MySql>,
-    new: &NewProduct,
-) -> StoreResult<Product> {
+async fn insert_product(tx: &mut Transaction<'_, MySql>, new: &NewProduct) -> StoreResult<Product> {
     let now = Utc::now();
     let inserted = sqlx::query(
         "INSERT INTO products (sku, name, stock, initial_stock, version, created_at, updated_at) \
@@ -136,7 +133,7 @@ fn inserted_id(id: u64) -> StoreResult<i64> {
 /// committed, and a refusal reports the stock as it is now. After an `UPDATE` of the row (which
 /// already holds its lock) it sees the new values.
 async fn product_in(
-    tx: &mut Transaction<'static, MySql>,
+    tx: &mut Transaction<'_, MySql>,
     id: ProductId,
 ) -> StoreResult<Option<Product>> {
     let row: Option<ProductRow> = sqlx::query_as(SELECT_PRODUCT_FOR_UPDATE)
@@ -369,6 +366,54 @@ impl Store for MySqlStore {
             version: level.version,
         };
         let (after, delta) = change.apply(id, current)?;
+        sqlx::query(
+            "UPDATE products SET stock = ?, version = version + 1, updated_at = ? WHERE id = ?",
+        )
+        .bind(after.stock)
+        .bind(Utc::now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let product = product_in(&mut tx, id)
+            .await?
+            .ok_or(StockError::ProductNotFound(id))?;
+        let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
+        tx.commit().await?;
+        Ok(Change {
+            product,
+            movement_id,
+        })
+    }
+
+    async fn change_in_transaction(
+        &self,
+        id: ProductId,
+        change: StockChange,
+        isolation: Isolation,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Change> {
+        let mut connection = self.pool.acquire().await?;
+        // SET TRANSACTION (without SESSION) applies to the next transaction on this connection
+        // only; the connection goes back to the pool at the server's default level.
+        let level = match isolation {
+            Isolation::ReadCommitted => "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+            Isolation::RepeatableRead => "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+            Isolation::Serializable => "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+        };
+        sqlx::query(level).execute(&mut *connection).await?;
+        let mut tx = connection.begin().await?;
+        // A plain read: under SERIALIZABLE, InnoDB turns it into a shared lock, so two such
+        // changes deadlock at their writes and one is rolled back; under the weaker levels it
+        // takes no lock, and the later write overwrites the other's change.
+        let level: Option<(i64, i64)> =
+            sqlx::query_as("SELECT stock, version FROM products WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (stock, version) = level.ok_or(StockError::ProductNotFound(id))?;
+        race_point.reached().await;
+        let (after, delta) = change.apply(id, StockLevel { stock, version })?;
         sqlx::query(
             "UPDATE products SET stock = ?, version = version + 1, updated_at = ? WHERE id = ?",
         )

@@ -21,9 +21,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 use stocklab_domain::{
-    AuditMismatch, AuditReport, Change, ChangeMeta, Delta, LockOrder, MAX_QUANTITY, Movement,
-    NewProduct, OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId, ProductName,
-    Quantity, Shortage, StockChange, StockError, StockLevel,
+    AuditMismatch, AuditReport, Change, ChangeMeta, Delta, Isolation, LockOrder, MAX_QUANTITY,
+    Movement, NewProduct, OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId,
+    ProductName, Quantity, Shortage, StockChange, StockError, StockLevel,
 };
 
 use crate::error::is_unique_violation;
@@ -426,6 +426,19 @@ impl Store for SqliteStore {
             product,
             movement_id,
         })
+    }
+
+    async fn change_in_transaction(
+        &self,
+        id: ProductId,
+        change: StockChange,
+        _isolation: Isolation,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Change> {
+        // SQLite transactions are always serializable, whatever level is asked for, and this
+        // one needs the single writer from its read to its commit: it is `change_locked`.
+        self.change_locked(id, change, race_point, meta).await
     }
 
     async fn place_order(

@@ -22,6 +22,10 @@ backend_tests!(
     orders_locking_in_request_order_deadlock_and_get_a_clear_409,
     orders_locking_in_ascending_order_never_deadlock,
     lock_order_is_for_orders_in_lab_mode_only,
+    a_read_committed_transaction_loses_an_update_on_mysql_only,
+    a_repeatable_read_transaction_loses_an_update_on_mysql_only,
+    a_serializable_transaction_loses_nothing,
+    isolation_levels_below_serializable_are_lab_only,
     unsafe_stock_takes_overwrite_a_count_they_did_not_see,
     safe_stock_takes_refuse_a_count_that_missed_a_change,
     stats_count_each_strategys_outcomes,
@@ -501,4 +505,86 @@ async fn lock_order_is_for_orders_in_lab_mode_only(app: TestApp) {
     let order = locked.post("/api/orders?lock_order=request", line).await;
     order.assert_error(403, "lab_disabled");
     assert_eq!(app.stock_of(id).await, 10);
+}
+
+/// MySQL and MariaDB do not stop a read-modify-write from losing an update at READ COMMITTED,
+/// nor at REPEATABLE READ, their default: the plain read takes no lock, and the later write
+/// overwrites the earlier one. SQLite is always serializable, and its one writer is held from
+/// the read to the commit.
+async fn transaction_below_serializable(app: &TestApp, isolation: &str) {
+    let query = format!("strategy=transaction&isolation={isolation}");
+    match app.backend {
+        Backend::Mysql => assert_lost_update(app, &query).await,
+        Backend::Sqlite => drop(assert_no_lost_update(app, &query, "transaction").await),
+    }
+}
+
+async fn a_read_committed_transaction_loses_an_update_on_mysql_only(app: TestApp) {
+    transaction_below_serializable(&app, "read-committed").await;
+}
+
+async fn a_repeatable_read_transaction_loses_an_update_on_mysql_only(app: TestApp) {
+    transaction_below_serializable(&app, "repeatable-read").await;
+}
+
+/// At SERIALIZABLE, InnoDB makes the plain reads shared locks: both changes hold one when they
+/// meet, each write waits for the other's, and InnoDB rolls one back (409 `deadlock`): an
+/// update refused, none lost.
+async fn a_serializable_transaction_loses_nothing(app: TestApp) {
+    let query = "strategy=transaction&isolation=serializable";
+    match app.backend {
+        Backend::Mysql => {
+            let (id, replies) = race(&app, query).await;
+            let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+            statuses.sort_unstable();
+            assert_eq!(statuses, [200, 409], "{replies:?}");
+            let victim = replies
+                .iter()
+                .find(|r| r.status == 409)
+                .expect("a deadlock victim");
+            victim.assert_error(409, "deadlock");
+            assert_eq!(app.stock_of(id).await, 9);
+            app.assert_audit_ok().await;
+        }
+        Backend::Sqlite => drop(assert_no_lost_update(&app, query, "transaction").await),
+    }
+}
+
+async fn isolation_levels_below_serializable_are_lab_only(app: TestApp) {
+    let id = app.create_product("ISOLATION-1", 10).await;
+    for query in [
+        "strategy=atomic&isolation=serializable",
+        "strategy=transaction&isolation=chaos",
+    ] {
+        let reply = app
+            .post(
+                &format!("/api/products/{id}/adjust?{query}"),
+                json!({"delta": -1}),
+            )
+            .await;
+        reply.assert_error(422, "invalid_value");
+    }
+    let locked = TestApp::spawn_with(app.backend, |args| args.no_lab = true).await;
+    let other = locked.create_product("ISOLATION-2", 10).await;
+    let path = |query: &str| format!("/api/products/{other}/adjust?{query}");
+    for query in [
+        "strategy=transaction",
+        "strategy=transaction&isolation=read-committed",
+    ] {
+        locked
+            .post(&path(query), json!({"delta": -1}))
+            .await
+            .assert_error(403, "lab_disabled");
+    }
+    let serializable = locked
+        .post(
+            &path("strategy=transaction&isolation=serializable"),
+            json!({"delta": -1}),
+        )
+        .await;
+    serializable.assert_status(200);
+    assert_eq!(
+        serializable.header("x-stocklab-strategy"),
+        Some("transaction")
+    );
 }
