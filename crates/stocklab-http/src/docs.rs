@@ -20,6 +20,9 @@ pub fn add_common_errors(openapi: &mut OpenApi) {
     for item in openapi.paths.paths.values_mut() {
         for operation in operations_mut(item) {
             let has_body = operation.request_body.is_some();
+            let takes_a_strategy = operation.parameters.iter().flatten().any(|parameter| {
+                matches!(parameter, utoipa::openapi::RefOr::T(p) if p.name == "strategy")
+            });
             let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
             let mut add = |status: &str, description: &str| {
                 operation
@@ -41,6 +44,12 @@ pub fn add_common_errors(openapi: &mut OpenApi) {
                     "422",
                     "`invalid_value`, `invalid_body`, `invalid_query`, `invalid_path`: \
                      a value is out of range, of the wrong type, or unknown",
+                );
+            }
+            if takes_a_strategy {
+                add(
+                    "403",
+                    "`lab_disabled`: a lab-only option (unsafe, a race window, ...) without lab mode",
                 );
             }
             add(

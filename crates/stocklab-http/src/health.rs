@@ -20,6 +20,10 @@ pub struct Health {
     pub status: &'static str,
     /// `sqlite` or `mysql`.
     pub backend: &'static str,
+    /// The database server's own version, e.g. `10.11.19-MariaDB-0+deb12u1`: which server
+    /// answers matters to the lab (newer MariaDB releases can refuse lost updates that 10.11
+    /// lets through).
+    pub database_version: String,
     /// The strategy used when a request names none.
     pub default_strategy: &'static str,
     /// Whether lab mode (unsafe strategies, race windows) is on.
@@ -35,10 +39,11 @@ pub struct Health {
     ),
 )]
 async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
-    state.inventory.ping().await?;
+    let database_version = state.inventory.database_version().await?;
     Ok(Json(Health {
         status: "ok",
         backend: state.inventory.backend().name(),
+        database_version,
         default_strategy: state.inventory.default_options().strategy.name(),
         lab: state.inventory.lab_enabled(),
     }))

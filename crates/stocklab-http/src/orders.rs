@@ -33,6 +33,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 404, description = "`product_not_found`: a line names no product", body = ErrorBody),
         (status = 409, description = "`insufficient_stock`: `details.shortages` names every line \
             that lacks stock; or `lock_timeout`, `deadlock`", body = ErrorBody),
+        (status = 422, description = "`invalid_value` and the like, or `strategy_not_supported`: \
+            orders run only under atomic so far", body = ErrorBody),
     ),
 )]
 async fn place_order(

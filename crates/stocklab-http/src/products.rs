@@ -131,7 +131,7 @@ async fn delete_product(
             )),
         (status = 404, description = "`product_not_found`", body = ErrorBody),
         (status = 409, description = "`insufficient_stock` (details name the shortage), \
-            `lock_timeout` or `deadlock`", body = ErrorBody),
+            `conflict` (optimistic gave up), `lock_timeout` or `deadlock`", body = ErrorBody),
     ),
 )]
 async fn adjust_stock(
@@ -163,7 +163,7 @@ async fn adjust_stock(
                 ("x-stocklab-retries" = u32, description = "Optimistic retries it took"),
             )),
         (status = 404, description = "`product_not_found`", body = ErrorBody),
-        (status = 409, description = "`version_mismatch`, `lock_timeout` or `deadlock`", body = ErrorBody),
+        (status = 409, description = "`version_mismatch`, `conflict`, `lock_timeout` or `deadlock`", body = ErrorBody),
     ),
 )]
 async fn count_stock(

@@ -177,9 +177,9 @@ impl Inventory {
         self.store.close().await;
     }
 
-    /// Succeeds when the database answers.
-    pub async fn ping(&self) -> ServiceResult<()> {
-        Ok(self.store.ping().await?)
+    /// The database server's version string; an error when the database does not answer.
+    pub async fn database_version(&self) -> ServiceResult<String> {
+        Ok(self.store.server_version().await?)
     }
 
     /// The options of a request that names none.

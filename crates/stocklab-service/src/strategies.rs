@@ -66,6 +66,11 @@ impl ChangeOptions {
                 self.permits
             ));
         }
+        // Before the window: a rendezvous brings a window of its own, and the refusal should
+        // name what the request asked for.
+        if self.rendezvous.is_some() {
+            return Some("a rendezvous at the race point".to_owned());
+        }
         if !self.race_window.is_zero() {
             return Some("a race window".to_owned());
         }
@@ -78,8 +83,7 @@ impl ChangeOptions {
         if self.lock_order == LockOrder::Request {
             return Some("locking an order's rows in request order".to_owned());
         }
-        self.rendezvous
-            .map(|_| "a rendezvous at the race point".to_owned())
+        None
     }
 }
 

@@ -135,11 +135,9 @@ pub trait RacePoint: Send + Sync {
 pub trait Store: Send + Sync + fmt::Debug {
     fn backend(&self) -> Backend;
 
-    /// The database server's own version string, e.g. `10.11.19-MariaDB` or `3.46.0`.
+    /// The database server's own version string, e.g. `10.11.19-MariaDB` or `3.54.1`; asking
+    /// for it is also how `/healthz` learns that the database answers.
     async fn server_version(&self) -> StoreResult<String>;
-
-    /// Succeeds when the database answers a trivial query.
-    async fn ping(&self) -> StoreResult<()>;
 
     /// Closes every connection, waiting for those in use to be returned. For SQLite, closing
     /// the last connection checkpoints the WAL into the database file and removes it.

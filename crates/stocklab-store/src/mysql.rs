@@ -155,11 +155,6 @@ impl Store for MySqlStore {
             .await?)
     }
 
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
     async fn close(&self) {
         self.pool.close().await;
     }

@@ -1,6 +1,5 @@
-//! Row types that both backends decode into, and the decisions both backends share once the SQL
-//! has run: turning rows into domain records, cutting a page, and explaining why a conditional
-//! update matched no row.
+//! Row types that both backends decode into, and what both do with them once the SQL has run:
+//! turning rows into domain records and cutting a page.
 
 use chrono::{DateTime, Utc};
 use stocklab_domain::{Movement, Page, Product};

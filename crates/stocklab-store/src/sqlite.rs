@@ -233,11 +233,6 @@ impl Store for SqliteStore {
             .await?)
     }
 
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.readers).await?;
-        Ok(())
-    }
-
     async fn close(&self) {
         // The writer last: the connection that closes last checkpoints and removes the WAL.
         self.readers.close().await;

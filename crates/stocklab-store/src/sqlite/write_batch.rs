@@ -112,6 +112,12 @@ async fn run(writer: SqlitePool, mut queue: mpsc::UnboundedReceiver<Pending>) {
             Err(error) => {
                 tracing::warn!(%error, size = batch.len(), "an adjustment batch failed; retrying one by one");
                 for pending in batch.drain(..) {
+                    // The failed batch may have taken as long as the callers were willing to
+                    // wait: one that has given up (and got 503) must not be applied after all,
+                    // or a client that retries would withdraw twice.
+                    if pending.reply.is_closed() {
+                        continue;
+                    }
                     let result =
                         adjust_one(&writer, pending.id, pending.delta, &pending.meta).await;
                     let _ = pending.reply.send(result);

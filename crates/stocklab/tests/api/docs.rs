@@ -113,6 +113,13 @@ async fn every_operation_documents_the_common_errors() {
     .map(str::to_owned)
     .collect();
     assert_eq!(with_body, expected, "the operations that take a body");
+    let adjust = &doc["paths"]["/api/products/{id}/adjust"]["post"]["responses"]["403"];
+    assert!(
+        adjust["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("lab_disabled")),
+        "a route that takes ?strategy= documents 403 lab_disabled: {adjust}"
+    );
 }
 
 #[tokio::test]

@@ -2,18 +2,25 @@
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, backend_tests};
+use crate::helpers::{Backend, TestApp, backend_tests};
 
-backend_tests!(reports_ok_with_the_backend_and_default_strategy);
+backend_tests!(reports_ok_with_the_backend_its_version_and_the_defaults);
 
-async fn reports_ok_with_the_backend_and_default_strategy(app: TestApp) {
+async fn reports_ok_with_the_backend_its_version_and_the_defaults(app: TestApp) {
     let reply = app.get("/healthz").await;
-    let backend = match app.backend {
-        crate::helpers::Backend::Sqlite => "sqlite",
-        crate::helpers::Backend::Mysql => "mysql",
+    let mut health = reply.assert_status(200).clone();
+    let version = health["database_version"].take();
+    let version = version.as_str().expect("a database version");
+    let (backend, looks_right) = match app.backend {
+        Backend::Sqlite => ("sqlite", version.starts_with("3.")),
+        Backend::Mysql => (
+            "mysql",
+            version.contains("MariaDB") || version.starts_with('8'),
+        ),
     };
+    assert!(looks_right, "{backend} reports its version: {version:?}");
     assert_eq!(
-        reply.assert_status(200),
-        &json!({"status": "ok", "backend": backend, "default_strategy": "atomic", "lab": true})
+        health,
+        json!({"status": "ok", "backend": backend, "database_version": null, "default_strategy": "atomic", "lab": true})
     );
 }

@@ -143,7 +143,16 @@ async fn lab_options_are_refused_without_lab_mode(app: TestApp) {
                 json!({"delta": -1}),
             )
             .await;
-        reply.assert_error(403, "lab_disabled");
+        let refused = reply.assert_error(403, "lab_disabled");
+        let named = ["unsafe", "permits", "race window", "rendezvous"];
+        let message = refused["message"].as_str().unwrap_or_default();
+        assert!(
+            named.iter().any(|n| message.contains(n)),
+            "{query}: the refusal names what was asked: {message}"
+        );
+        if query.contains("rendezvous") {
+            assert!(message.contains("rendezvous"), "{message}");
+        }
     }
     for (query, strategy) in [
         ("strategy=semaphore&permits=1", "semaphore"),
@@ -198,6 +207,22 @@ async fn orders_refuse_strategies_they_do_not_implement(app: TestApp) {
         .await;
     order.assert_error(422, "strategy_not_supported");
     assert_eq!(app.stock_of(id).await, 10);
+
+    // A server whose default strategy orders do not support still takes orders that name
+    // none: they run under atomic.
+    let mutex_server = TestApp::spawn_with(app.backend, |args| {
+        args.strategy = stocklab_domain::Strategy::Mutex
+    })
+    .await;
+    let other = mutex_server.create_product("ORDER-2", 10).await;
+    let placed = mutex_server
+        .post(
+            "/api/orders",
+            json!({"lines": [{"product_id": other, "quantity": 1}]}),
+        )
+        .await;
+    placed.assert_status(201);
+    assert_eq!(placed.header("x-stocklab-strategy"), Some("atomic"));
 }
 
 /// Two stock-takes that both saw version 0 of a stock of 10 (one counted 3, the other 4),
