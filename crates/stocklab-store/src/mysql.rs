@@ -121,6 +121,34 @@ async fn insert_product(tx: &mut Transaction<'_, MySql>, new: &NewProduct) -> St
         .ok_or(StockError::ProductNotFound(id).into())
 }
 
+/// Writes a level computed inside `tx` (whose row it holds locked), appends the ledger row
+/// recording `delta`, and commits.
+async fn write_change(
+    mut tx: Transaction<'_, MySql>,
+    id: ProductId,
+    after: StockLevel,
+    delta: i64,
+    meta: &ChangeMeta,
+) -> StoreResult<Change> {
+    sqlx::query(
+        "UPDATE products SET stock = ?, version = version + 1, updated_at = ? WHERE id = ?",
+    )
+    .bind(after.stock)
+    .bind(Utc::now())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    let product = product_in(&mut tx, id)
+        .await?
+        .ok_or(StockError::ProductNotFound(id))?;
+    let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
+    tx.commit().await?;
+    Ok(Change {
+        product,
+        movement_id,
+    })
+}
+
 /// MySQL reports `LAST_INSERT_ID()` unsigned; our ids are signed and far below `i64::MAX`.
 fn inserted_id(id: u64) -> StoreResult<i64> {
     i64::try_from(id).map_err(|error| StoreError::Database(sqlx::Error::Decode(Box::new(error))))
@@ -361,23 +389,7 @@ impl Store for MySqlStore {
             version: level.version,
         };
         let (after, delta) = change.apply(id, current)?;
-        sqlx::query(
-            "UPDATE products SET stock = ?, version = version + 1, updated_at = ? WHERE id = ?",
-        )
-        .bind(after.stock)
-        .bind(Utc::now())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        let product = product_in(&mut tx, id)
-            .await?
-            .ok_or(StockError::ProductNotFound(id))?;
-        let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
-        tx.commit().await?;
-        Ok(Change {
-            product,
-            movement_id,
-        })
+        write_change(tx, id, after, delta, meta).await
     }
 
     async fn change_in_transaction(
@@ -409,23 +421,7 @@ impl Store for MySqlStore {
         let (stock, version) = level.ok_or(StockError::ProductNotFound(id))?;
         race_point.reached().await;
         let (after, delta) = change.apply(id, StockLevel { stock, version })?;
-        sqlx::query(
-            "UPDATE products SET stock = ?, version = version + 1, updated_at = ? WHERE id = ?",
-        )
-        .bind(after.stock)
-        .bind(Utc::now())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        let product = product_in(&mut tx, id)
-            .await?
-            .ok_or(StockError::ProductNotFound(id))?;
-        let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
-        tx.commit().await?;
-        Ok(Change {
-            product,
-            movement_id,
-        })
+        write_change(tx, id, after, delta, meta).await
     }
 
     async fn place_order(
