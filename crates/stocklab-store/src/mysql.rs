@@ -116,9 +116,7 @@ async fn insert_product(tx: &mut Transaction<'_, MySql>, new: &NewProduct) -> St
         }
         Err(error) => return Err(error.into()),
     };
-    product_in(tx, id)
-        .await?
-        .ok_or(StockError::ProductNotFound(id).into())
+    locked_product(tx, id).await
 }
 
 /// Writes a level computed inside `tx` (whose row it holds locked), appends the ledger row
@@ -138,9 +136,7 @@ async fn write_change(
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    let product = product_in(&mut tx, id)
-        .await?
-        .ok_or(StockError::ProductNotFound(id))?;
+    let product = locked_product(&mut tx, id).await?;
     let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
     tx.commit().await?;
     Ok(Change {
@@ -169,6 +165,24 @@ async fn product_in(
         .fetch_optional(&mut **tx)
         .await?;
     Ok(row.map(Product::from))
+}
+
+/// [`product_in`] for a product that must exist.
+async fn locked_product(tx: &mut Transaction<'_, MySql>, id: ProductId) -> StoreResult<Product> {
+    product_in(tx, id)
+        .await?
+        .ok_or_else(|| StockError::ProductNotFound(id).into())
+}
+
+/// Fails with [`StockError::ProductNotFound`] unless the product exists; takes no lock.
+async fn ensure_exists(tx: &mut Transaction<'_, MySql>, id: ProductId) -> StoreResult<()> {
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    exists
+        .map(drop)
+        .ok_or_else(|| StockError::ProductNotFound(id).into())
 }
 
 #[async_trait]
@@ -264,9 +278,7 @@ impl Store for MySqlStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let product = product_in(&mut tx, id)
-            .await?
-            .ok_or(StockError::ProductNotFound(id))?;
+        let product = locked_product(&mut tx, id).await?;
         tx.commit().await?;
         Ok(product)
     }
@@ -350,18 +362,10 @@ impl Store for MySqlStore {
         .rows_affected();
         if updated == 0 {
             // The version moved on, or the product is gone: tell which, without locking.
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return match exists {
-                Some(_) => Ok(None),
-                None => Err(StockError::ProductNotFound(id).into()),
-            };
+            ensure_exists(&mut tx, id).await?;
+            return Ok(None);
         }
-        let product = product_in(&mut tx, id)
-            .await?
-            .ok_or(StockError::ProductNotFound(id))?;
+        let product = locked_product(&mut tx, id).await?;
         let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
         tx.commit().await?;
         Ok(Some(Change {
@@ -380,9 +384,7 @@ impl Store for MySqlStore {
         let mut tx = self.pool.begin().await?;
         // FOR UPDATE locks the row until commit: another locked change of this product waits
         // here (at most innodb_lock_wait_timeout) until this one commits.
-        let level = product_in(&mut tx, id)
-            .await?
-            .ok_or(StockError::ProductNotFound(id))?;
+        let level = locked_product(&mut tx, id).await?;
         race_point.reached().await;
         let current = StockLevel {
             stock: level.stock,
@@ -460,9 +462,7 @@ impl Store for MySqlStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            let product = product_in(&mut tx, line.product_id)
-                .await?
-                .ok_or(StockError::ProductNotFound(line.product_id))?;
+            let product = locked_product(&mut tx, line.product_id).await?;
             if updated == 0 {
                 shortages.push(Shortage {
                     product_id: line.product_id,
@@ -508,13 +508,7 @@ impl Store for MySqlStore {
     ) -> StoreResult<Page<Movement>> {
         // One read transaction, so the existence check and the page see the same snapshot.
         let mut tx = self.pool.begin().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE id = ?")
-            .bind(product_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(StockError::ProductNotFound(product_id).into());
-        }
+        ensure_exists(&mut tx, product_id).await?;
         let rows: Vec<MovementRow> = sqlx::query_as(concat!(
             "SELECT ",
             movement_columns!(),
