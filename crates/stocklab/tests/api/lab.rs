@@ -38,6 +38,15 @@ backend_tests!(
 /// request to arrive when nothing holds it back, short enough to keep the tests quick.
 const WINDOW_MS: u32 = 400;
 
+/// Withdraws one unit of product `id` with this query string.
+async fn withdraw_one(app: &TestApp, id: i64, query: &str) -> Reply {
+    app.post(
+        &format!("/api/products/{id}/adjust?{query}"),
+        json!({"delta": -1}),
+    )
+    .await
+}
+
 /// Two concurrent withdrawals of 1 from a stock of 10, meeting at the race point.
 async fn race(app: &TestApp, query: &str) -> (i64, [Reply; 2]) {
     let id = app.create_product("RACE-1", 10).await;
@@ -137,12 +146,7 @@ async fn lab_options_are_refused_without_lab_mode(app: TestApp) {
         "race_window_ms=10",
         "strategy=mutex&rendezvous=2",
     ] {
-        let reply = locked
-            .post(
-                &format!("/api/products/{id}/adjust?{query}"),
-                json!({"delta": -1}),
-            )
-            .await;
+        let reply = withdraw_one(&locked, id, query).await;
         let refused = reply.assert_error(403, "lab_disabled");
         let named = ["unsafe", "permits", "race window", "rendezvous"];
         let message = refused["message"].as_str().unwrap_or_default();
@@ -158,12 +162,7 @@ async fn lab_options_are_refused_without_lab_mode(app: TestApp) {
         ("strategy=semaphore&permits=1", "semaphore"),
         ("strategy=mutex", "mutex"),
     ] {
-        let reply = locked
-            .post(
-                &format!("/api/products/{id}/adjust?{query}"),
-                json!({"delta": -1}),
-            )
-            .await;
+        let reply = withdraw_one(&locked, id, query).await;
         reply.assert_status(200);
         assert_eq!(reply.header("x-stocklab-strategy"), Some(strategy));
     }
@@ -186,12 +185,7 @@ async fn out_of_range_lab_values_are_invalid(app: TestApp) {
         "rendezvous=1",
         "rendezvous=65",
     ] {
-        let reply = app
-            .post(
-                &format!("/api/products/{id}/adjust?{query}"),
-                json!({"delta": -1}),
-            )
-            .await;
+        let reply = withdraw_one(&app, id, query).await;
         reply.assert_error(422, "invalid_value");
     }
     assert_eq!(app.stock_of(id).await, 10);
@@ -516,12 +510,7 @@ async fn orders_locking_in_ascending_order_never_deadlock(app: TestApp) {
 async fn lock_order_is_for_orders_in_lab_mode_only(app: TestApp) {
     let id = app.create_product("LOCK-ORDER-1", 10).await;
     let line = json!({"lines": [{"product_id": id, "quantity": 1}]});
-    let adjust = app
-        .post(
-            &format!("/api/products/{id}/adjust?lock_order=request"),
-            json!({"delta": -1}),
-        )
-        .await;
+    let adjust = withdraw_one(&app, id, "lock_order=request").await;
     adjust.assert_error(422, "invalid_value");
     app.post("/api/orders?lock_order=sideways", line.clone())
         .await
@@ -581,32 +570,25 @@ async fn isolation_levels_below_serializable_are_lab_only(app: TestApp) {
         "strategy=atomic&isolation=serializable",
         "strategy=transaction&isolation=chaos",
     ] {
-        let reply = app
-            .post(
-                &format!("/api/products/{id}/adjust?{query}"),
-                json!({"delta": -1}),
-            )
-            .await;
+        let reply = withdraw_one(&app, id, query).await;
         reply.assert_error(422, "invalid_value");
     }
     let locked = TestApp::spawn_with(app.backend, |args| args.no_lab = true).await;
     let other = locked.create_product("ISOLATION-2", 10).await;
-    let path = |query: &str| format!("/api/products/{other}/adjust?{query}");
     for query in [
         "strategy=transaction",
         "strategy=transaction&isolation=read-committed",
     ] {
-        locked
-            .post(&path(query), json!({"delta": -1}))
+        withdraw_one(&locked, other, query)
             .await
             .assert_error(403, "lab_disabled");
     }
-    let serializable = locked
-        .post(
-            &path("strategy=transaction&isolation=serializable"),
-            json!({"delta": -1}),
-        )
-        .await;
+    let serializable = withdraw_one(
+        &locked,
+        other,
+        "strategy=transaction&isolation=serializable",
+    )
+    .await;
     serializable.assert_status(200);
     assert_eq!(
         serializable.header("x-stocklab-strategy"),
