@@ -1,0 +1,3 @@
+//! What happened in an experiment (the [`history`]) and what can be proved from it.
+
+pub mod history;
