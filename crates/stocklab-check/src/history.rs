@@ -8,6 +8,20 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A whole history, as the checker reads it: the start, every operation, and the end when the run
+/// finished cleanly.
+///
+/// [`History::from_reader`] and [`History::from_path`] read one from JSON Lines and validate it; the
+/// simulator may also build one in memory and hand it to [`crate::check`] directly, and call
+/// [`History::validate`] to get the same errors a file would give.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct History {
+    pub start: Start,
+    /// In completion order, as the simulator writes them; the checker does not rely on the order.
+    pub ops: Vec<Operation>,
+    pub end: Option<End>,
+}
+
 /// One line of a history file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -18,7 +32,7 @@ pub enum Record {
 }
 
 /// The experiment as it began.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Start {
     /// The strategy every change asked for (`?strategy=`), or `None` for the server's default.
     pub strategy: Option<String>,
@@ -71,6 +85,19 @@ pub enum OpKind {
     Order { lines: Vec<OrderLine> },
     /// `GET /api/products/{product}`.
     Read { product: i64 },
+}
+
+impl OpKind {
+    /// The `kind` tag of the JSON line: `withdraw`, `receive`, `stock_take`, `order` or `read`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OpKind::Withdraw { .. } => "withdraw",
+            OpKind::Receive { .. } => "receive",
+            OpKind::StockTake { .. } => "stock_take",
+            OpKind::Order { .. } => "order",
+            OpKind::Read { .. } => "read",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

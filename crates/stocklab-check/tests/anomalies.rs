@@ -1,0 +1,155 @@
+//! One history per kind of anomaly, each the smallest timeline that shows it.
+
+mod support;
+
+use stocklab_check::AnomalyKind;
+use support::{P, Q, Timeline, kinds};
+
+#[test]
+fn two_withdrawals_that_report_the_same_version_are_a_lost_update() {
+    // The unsafe strategy: both read 10 at version 4, both write 9 at version 5.
+    let mut t = Timeline::new(&[(P, 10, 4)]);
+    t.withdraw(P, 1, 0..100).ok(9, 5);
+    t.withdraw(P, 1, 10..110).ok(9, 5);
+    t.end(&[(P, 9, 5)]);
+    let report = t.check();
+    assert_eq!(
+        kinds(&report),
+        [AnomalyKind::LostUpdate, AnomalyKind::Conservation],
+        "{report}"
+    );
+    let lost = &report.anomalies[0];
+    assert_eq!(lost.product, P);
+    let ids: Vec<u64> = lost.operations.iter().map(|o| o.id).collect();
+    assert_eq!(ids, [1, 2]);
+    assert_eq!(lost.operations[1].invoke_us, 10);
+    assert_eq!(lost.operations[1].version, Some(5));
+    assert_eq!(lost.values["version"], 5);
+    assert!(
+        report
+            .to_string()
+            .ends_with("verdict: 2 anomalies: 1 lost update, 1 conservation violation"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_final_version_below_the_acknowledged_changes_is_a_lost_update() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.receive(P, 5, 0..10).ok(15, 1);
+    t.receive(P, 5, 20..30).ok(20, 2);
+    t.end(&[(P, 20, 1)]);
+    let report = t.check();
+    assert_eq!(kinds(&report), [AnomalyKind::LostUpdate], "{report}");
+    assert_eq!(report.anomalies[0].values["final_version"], 1);
+}
+
+#[test]
+fn a_final_stock_the_changes_do_not_explain_breaks_conservation() {
+    let mut t = Timeline::new(&[(P, 10, 0), (Q, 5, 0)]);
+    t.withdraw(P, 3, 0..10).ok(7, 1);
+    t.receive(Q, 2, 0..10).ok(7, 1);
+    t.end(&[(P, 8, 1), (Q, 7, 1)]);
+    let report = t.check();
+    assert_eq!(kinds(&report), [AnomalyKind::Conservation], "{report}");
+    let anomaly = &report.anomalies[0];
+    assert_eq!(anomaly.product, P);
+    assert_eq!(anomaly.values["final_stock"], 8);
+    assert_eq!(anomaly.values["expected_min"], 7);
+    assert_eq!(anomaly.values["expected_max"], 7);
+}
+
+#[test]
+fn unknown_changes_widen_conservation_but_not_beyond_their_deltas() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.withdraw(P, 2, 0..10).unknown();
+    t.receive(P, 5, 0..10).unknown();
+    // Anything in 8..=15 is explained; 16 is not.
+    t.end(&[(P, 16, 2)]);
+    let report = t.check();
+    assert_eq!(kinds(&report), [AnomalyKind::Conservation], "{report}");
+    assert_eq!(report.anomalies[0].values["expected_min"], 8);
+    assert_eq!(report.anomalies[0].values["expected_max"], 15);
+}
+
+#[test]
+fn conservation_counts_from_the_last_acknowledged_stock_take() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.withdraw(P, 1, 0..10).ok(9, 1);
+    t.stock_take(P, 50, Some(1), 20..30).ok(50, 2);
+    t.withdraw(P, 5, 40..50).ok(45, 3);
+    t.end(&[(P, 46, 3)]);
+    let report = t.check();
+    assert_eq!(kinds(&report), [AnomalyKind::Conservation], "{report}");
+    let anomaly = &report.anomalies[0];
+    assert_eq!(anomaly.values["baseline_stock"], 50);
+    assert_eq!(anomaly.values["expected_min"], 45);
+    assert_eq!(anomaly.operations[0].id, 2);
+}
+
+#[test]
+fn missing_versions_without_unknown_changes_are_a_version_gap() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.withdraw(P, 1, 0..10).ok(9, 1);
+    t.withdraw(P, 1, 20..30).ok(8, 4);
+    t.end(&[(P, 8, 4)]);
+    let report = t.check();
+    assert!(
+        kinds(&report).contains(&AnomalyKind::VersionGap),
+        "{report}"
+    );
+    let gap = &report.anomalies[0];
+    assert_eq!(gap.kind, AnomalyKind::VersionGap);
+    assert_eq!(
+        (gap.values["missing_from"], gap.values["missing_to"]),
+        (2, 3)
+    );
+}
+
+#[test]
+fn an_unknown_change_invoked_after_the_gap_closed_cannot_fill_it() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.withdraw(P, 1, 0..10).ok(9, 1);
+    t.withdraw(P, 1, 20..30).ok(7, 3);
+    // Invoked after the change that reports version 3 completed: it cannot be version 2.
+    t.withdraw(P, 1, 40..50).unknown();
+    let report = t.check();
+    assert_eq!(kinds(&report), [AnomalyKind::VersionGap], "{report}");
+    assert_eq!(report.anomalies[0].values["unknown_changes_in_time"], 0);
+}
+
+#[test]
+fn a_final_version_beyond_every_change_is_a_version_gap() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.withdraw(P, 1, 0..10).ok(9, 1);
+    t.end(&[(P, 9, 3)]);
+    let report = t.check();
+    assert_eq!(kinds(&report), [AnomalyKind::VersionGap], "{report}");
+}
+
+#[test]
+fn every_audit_mismatch_is_a_ledger_mismatch() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.withdraw(P, 1, 0..10).ok(9, 1);
+    t.end(&[(P, 9, 1)]).audit_mismatch(P, 9, 8);
+    let report = t.check();
+    assert_eq!(kinds(&report), [AnomalyKind::LedgerMismatch], "{report}");
+    let mismatch = &report.anomalies[0];
+    assert_eq!(mismatch.values["stock"], 9);
+    assert_eq!(mismatch.values["ledger_stock"], 8);
+}
+
+#[test]
+fn anomalies_serialize_with_snake_case_kinds_and_their_evidence() {
+    let mut t = Timeline::new(&[(P, 10, 4)]);
+    t.withdraw(P, 1, 0..100).ok(9, 5);
+    t.withdraw(P, 1, 10..110).ok(9, 5);
+    let json = serde_json::to_value(t.check()).expect("a report serializes");
+    let anomaly = &json["anomalies"][0];
+    assert_eq!(anomaly["kind"], "lost_update");
+    assert_eq!(anomaly["product"], P);
+    assert_eq!(anomaly["operations"][0]["id"], 1);
+    assert_eq!(anomaly["operations"][0]["delta"], -1);
+    assert_eq!(anomaly["operations"][0]["complete_us"], 100);
+    assert_eq!(json["linearizability"]["verdict"], "skipped");
+}

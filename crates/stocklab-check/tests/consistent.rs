@@ -1,0 +1,84 @@
+//! Histories of a correct service, with overlapping operations and unknown outcomes: the checker
+//! must find nothing. A false alarm here is worse than a missed anomaly.
+
+mod support;
+
+use support::{P, Q, Timeline, assert_consistent};
+
+#[test]
+fn sequential_changes_of_every_kind_are_consistent() {
+    let mut t = Timeline::new(&[(P, 10, 0), (Q, 3, 7)]);
+    t.withdraw(P, 4, 0..10).ok(6, 1);
+    t.receive(P, 2, 20..30).ok(8, 2);
+    t.order(&[(P, 1), (Q, 2), (P, 1)], 40..50)
+        .ok_states(&[(P, 6, 3), (Q, 1, 8)]);
+    t.read(P, 60..70).ok(6, 3);
+    t.stock_take(Q, 10, Some(8), 80..90).ok(10, 9);
+    t.withdraw(Q, 20, 100..110).fail("insufficient_stock");
+    t.end(&[(P, 6, 3), (Q, 10, 9)]);
+    let report = t.check();
+    assert_consistent(&report);
+    assert_eq!(report.operations, 6);
+    assert_eq!(report.outcomes.ok, 5);
+    assert_eq!(report.outcomes.fail, 1);
+    assert!(
+        report
+            .to_string()
+            .ends_with("verdict: CONSISTENT (no anomaly in 6 operations)"),
+        "{report}"
+    );
+}
+
+#[test]
+fn overlapping_changes_in_an_order_other_than_completion_are_consistent() {
+    // Three concurrent withdrawals; the last to complete took effect first.
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.withdraw(P, 1, 0..100).ok(7, 3);
+    t.withdraw(P, 2, 5..90).ok(8, 2);
+    t.withdraw(P, 0, 10..200).ok(10, 1);
+    t.end(&[(P, 7, 3)]);
+    assert_consistent(&t.check());
+}
+
+#[test]
+fn unknown_changes_that_happened_are_consistent() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.withdraw(P, 1, 0..10).ok(9, 1);
+    t.withdraw(P, 2, 5..1_000).unknown();
+    t.receive(P, 3, 20..30).ok(10, 3);
+    t.end(&[(P, 10, 3)]);
+    assert_consistent(&t.check());
+}
+
+#[test]
+fn unknown_changes_that_never_happened_are_consistent() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.withdraw(P, 2, 0..1_000).unknown();
+    t.stock_take(P, 99, None, 0..1_000).unknown();
+    t.withdraw(P, 1, 50..60).ok(9, 1);
+    t.end(&[(P, 9, 1)]);
+    assert_consistent(&t.check());
+}
+
+#[test]
+fn an_unknown_stock_take_may_have_been_the_last_one() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.stock_take(P, 40, None, 0..10).ok(40, 1);
+    t.stock_take(P, 30, None, 5..1_000).unknown();
+    t.withdraw(P, 5, 20..30).ok(35, 2);
+    // The unknown stock-take landed after the withdrawal.
+    t.end(&[(P, 30, 3)]);
+    assert_consistent(&t.check());
+}
+
+#[test]
+fn a_history_without_an_end_is_checked_without_final_states() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.withdraw(P, 1, 0..10).ok(9, 1);
+    let report = t.check();
+    assert_consistent(&report);
+    assert!(
+        report.notes.iter().any(|n| n.contains("no end record")),
+        "{report}"
+    );
+}
