@@ -6,7 +6,7 @@ use crate::history::{History, Outcome};
 use crate::report::{
     Linearizability, LinearizabilityVerdict, OutcomeCounts, ProductLinearizability, Report,
 };
-use crate::{audit, by_product, conservation, versions};
+use crate::{audit, by_product, conservation, oversell, reads, versions};
 
 /// What [`check`] should do beyond the checks that always run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub fn check(history: &History, options: &CheckOptions) -> Report {
     for product in &split.products {
         versions::check(product, &mut anomalies);
         anomalies.extend(conservation::check(product));
+        oversell::check(product, &mut anomalies);
+        reads::check(product, &mut anomalies);
     }
     match &history.end {
         Some(end) => audit::check(end, &mut anomalies),

@@ -6,7 +6,8 @@
 //! - `read`: reading a history from JSON Lines, and the rules every history must follow
 //!   ([`HistoryError`]).
 //! - `by_product`: the history split into one timeline per product, which every check works on.
-//! - `versions`, `conservation`, `audit`: one check each (see their module docs).
+//! - `versions`, `conservation`, `oversell`, `reads`, `audit`: one check each (see their module
+//!   docs).
 //! - `check`: [`check`] runs them all; [`report`] is what it returns.
 
 mod audit;
@@ -14,7 +15,9 @@ mod by_product;
 mod check;
 mod conservation;
 pub mod history;
+mod oversell;
 mod read;
+mod reads;
 pub mod report;
 mod versions;
 

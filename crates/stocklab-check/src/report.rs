@@ -86,6 +86,11 @@ impl Anomaly {
     }
 }
 
+/// A count of operations as an evidence value, in the `i64` that stock and versions are measured in.
+pub(crate) fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// The kinds of anomaly, from the most to the least direct evidence of a lost change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

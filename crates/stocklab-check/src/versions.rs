@@ -12,7 +12,7 @@
 //!   above, something the history does not show changed the product.
 
 use crate::by_product::{ProductHistory, Seen, Step};
-use crate::report::{Anomaly, AnomalyKind};
+use crate::report::{Anomaly, AnomalyKind, count};
 
 pub(crate) fn check(history: &ProductHistory, anomalies: &mut Vec<Anomaly>) {
     let product = history.product();
@@ -219,9 +219,4 @@ fn unexplained_gap<'a, 'h>(
         }
     }
     None
-}
-
-/// A count as the `i64` that versions and stock are measured in.
-fn count(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }

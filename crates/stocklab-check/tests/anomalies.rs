@@ -153,3 +153,99 @@ fn anomalies_serialize_with_snake_case_kinds_and_their_evidence() {
     assert_eq!(anomaly["operations"][0]["complete_us"], 100);
     assert_eq!(json["linearizability"]["verdict"], "skipped");
 }
+
+#[test]
+fn two_withdrawals_of_the_last_unit_are_an_oversell() {
+    // The unsafe strategy with a stock of 1: both read 1, both write 0.
+    let mut t = Timeline::new(&[(P, 1, 0)]);
+    t.withdraw(P, 1, 0..100).ok(0, 1);
+    t.withdraw(P, 1, 10..110).ok(0, 1);
+    t.end(&[(P, 0, 1)]);
+    let report = t.check();
+    assert!(kinds(&report).contains(&AnomalyKind::Oversell), "{report}");
+    let oversell = report
+        .anomalies
+        .iter()
+        .find(|a| a.kind == AnomalyKind::Oversell)
+        .expect("an oversell");
+    assert_eq!(oversell.values["withdrawn"], 2);
+    assert_eq!(oversell.values["supply"], 1);
+    assert_eq!(
+        oversell.operations[0].id, 2,
+        "the withdrawal that crossed the supply"
+    );
+}
+
+#[test]
+fn receipts_and_stock_takes_that_may_have_happened_count_as_supply() {
+    let mut t = Timeline::new(&[(P, 1, 0)]);
+    t.receive(P, 2, 0..1_000).unknown();
+    t.stock_take(P, 1, None, 0..1_000).unknown();
+    t.withdraw(P, 2, 10..20).ok(1, 2);
+    t.withdraw(P, 2, 30..40).ok(0, 3);
+    // 4 withdrawn, at most 1 + 2 + 1 = 4 available: not an oversell.
+    assert!(!kinds(&t.check()).contains(&AnomalyKind::Oversell));
+    t.withdraw(P, 1, 50..60).ok(0, 4);
+    assert!(kinds(&t.check()).contains(&AnomalyKind::Oversell));
+}
+
+#[test]
+fn a_reported_stock_below_zero_is_negative_stock() {
+    let mut t = Timeline::new(&[(P, 1, 0)]);
+    t.withdraw(P, 2, 0..10).ok(-1, 1);
+    t.read(P, 20..30).ok(-1, 1);
+    let report = t.check();
+    assert_eq!(
+        kinds(&report),
+        [AnomalyKind::NegativeStock, AnomalyKind::Oversell],
+        "{report}"
+    );
+    let negative = &report.anomalies[0];
+    assert_eq!(negative.values["lowest_stock"], -1);
+    assert_eq!(negative.values["operations_reporting"], 2);
+    let ids: Vec<u64> = negative.operations.iter().map(|o| o.id).collect();
+    assert_eq!(ids, [1, 2]);
+}
+
+#[test]
+fn a_read_older_than_a_completed_change_is_stale() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.withdraw(P, 1, 0..10).ok(9, 1);
+    t.read(P, 20..30).ok(10, 0);
+    let report = t.check();
+    assert_eq!(kinds(&report), [AnomalyKind::StaleRead], "{report}");
+    let stale = &report.anomalies[0];
+    let ids: Vec<u64> = stale.operations.iter().map(|o| o.id).collect();
+    assert_eq!(ids, [2, 1], "the read, then the change it missed");
+    assert_eq!(stale.values["at_least_version"], 1);
+}
+
+#[test]
+fn a_read_of_a_version_made_after_it_completed_is_stale() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.read(P, 0..10).ok(9, 1);
+    t.withdraw(P, 1, 20..30).ok(9, 1);
+    let report = t.check();
+    assert_eq!(kinds(&report), [AnomalyKind::StaleRead], "{report}");
+    assert_eq!(report.anomalies[0].values["below_version"], 1);
+}
+
+#[test]
+fn a_read_of_a_version_no_change_could_have_made_yet_is_stale() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.read(P, 0..10).ok(8, 2);
+    t.withdraw(P, 1, 5..30).unknown();
+    let report = t.check();
+    assert_eq!(kinds(&report), [AnomalyKind::StaleRead], "{report}");
+    assert_eq!(report.anomalies[0].values["possible_changes"], 1);
+}
+
+#[test]
+fn a_read_whose_stock_is_not_that_of_its_version_is_out_of_bounds() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.withdraw(P, 1, 0..10).ok(9, 1);
+    t.read(P, 20..30).ok(7, 1);
+    let report = t.check();
+    assert_eq!(kinds(&report), [AnomalyKind::StaleRead], "{report}");
+    assert_eq!(report.anomalies[0].values["stock_at_version"], 9);
+}

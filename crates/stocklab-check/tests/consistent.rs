@@ -82,3 +82,45 @@ fn a_history_without_an_end_is_checked_without_final_states() {
         "{report}"
     );
 }
+
+#[test]
+fn reads_concurrent_with_changes_may_see_either_side() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.withdraw(P, 1, 10..50).ok(9, 1);
+    t.read(P, 0..20).ok(10, 0);
+    t.read(P, 20..30).ok(9, 1);
+    t.read(P, 40..60).ok(10, 0);
+    t.receive(P, 5, 55..70).ok(14, 2);
+    t.read(P, 65..80).ok(9, 1);
+    t.read(P, 90..95).ok(14, 2);
+    t.end(&[(P, 14, 2)]);
+    assert_consistent(&t.check());
+}
+
+#[test]
+fn reads_may_see_an_unknown_change_or_not() {
+    let mut t = Timeline::new(&[(P, 10, 0)]);
+    t.withdraw(P, 3, 0..10).unknown();
+    t.read(P, 20..30).ok(7, 1);
+    t.receive(P, 1, 5..15).unknown();
+    t.read(P, 40..50).ok(8, 2);
+    t.withdraw(P, 1, 60..70).ok(7, 3);
+    t.end(&[(P, 7, 3)]);
+    assert_consistent(&t.check());
+}
+
+#[test]
+fn reads_after_a_lost_update_are_judged_by_reported_versions_not_counts() {
+    // The lost update is reported once; the reads that follow it see what was written.
+    let mut t = Timeline::new(&[(P, 10, 4)]);
+    t.withdraw(P, 1, 0..100).ok(9, 5);
+    t.withdraw(P, 1, 10..110).ok(9, 5);
+    t.read(P, 200..210).ok(9, 5);
+    t.read(P, 300..310).ok(9, 5);
+    let report = t.check();
+    assert_eq!(
+        support::kinds(&report),
+        [stocklab_check::AnomalyKind::LostUpdate],
+        "{report}"
+    );
+}
