@@ -1,12 +1,11 @@
 //! [`check`]: every check, product by product, gathered into one [`Report`].
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::by_product::ProductHistory;
 use crate::history::{History, Outcome};
-use crate::report::{
-    Linearizability, LinearizabilityVerdict, OutcomeCounts, ProductLinearizability, Report,
-};
-use crate::{audit, by_product, conservation, oversell, reads, versions};
+use crate::report::{Anomaly, Linearizability, OutcomeCounts, ProductLinearizability, Report};
+use crate::{audit, by_product, conservation, linearizability, oversell, reads, versions};
 
 /// What [`check`] should do beyond the checks that always run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,19 +51,7 @@ pub fn check(history: &History, options: &CheckOptions) -> Report {
     }
     let linearizability = match options.linearizability {
         None => Linearizability::skipped(),
-        Some(_) => {
-            notes.push("the linearizability search is not available yet".to_owned());
-            Linearizability::of_products(
-                split
-                    .products
-                    .iter()
-                    .map(|p| ProductLinearizability {
-                        product: p.product(),
-                        verdict: LinearizabilityVerdict::Unknown,
-                    })
-                    .collect(),
-            )
-        }
+        Some(limit) => search_each_product(&split.products, limit, &mut anomalies),
     };
     Report {
         operations: history.ops.len(),
@@ -74,6 +61,28 @@ pub fn check(history: &History, options: &CheckOptions) -> Report {
         linearizability,
         notes,
     }
+}
+
+/// Runs the linearizability search on each product until `limit` has passed in total; the products
+/// left when it has are undecided.
+fn search_each_product(
+    products: &[ProductHistory],
+    limit: Duration,
+    anomalies: &mut Vec<Anomaly>,
+) -> Linearizability {
+    let deadline = Instant::now() + limit;
+    let verdicts = products
+        .iter()
+        .map(|product| {
+            let (verdict, anomaly) = linearizability::check(product, deadline);
+            anomalies.extend(anomaly);
+            ProductLinearizability {
+                product: product.product(),
+                verdict,
+            }
+        })
+        .collect();
+    Linearizability::of_products(verdicts)
 }
 
 fn count_outcomes(history: &History) -> OutcomeCounts {

@@ -8,6 +8,8 @@
 //! - `by_product`: the history split into one timeline per product, which every check works on.
 //! - `versions`, `conservation`, `oversell`, `reads`, `audit`: one check each (see their module
 //!   docs).
+//! - `linearizability`: the optional search for an order of the operations that explains every
+//!   result, product by product, within a time limit.
 //! - `check`: [`check`] runs them all; [`report`] is what it returns.
 
 mod audit;
@@ -15,6 +17,7 @@ mod by_product;
 mod check;
 mod conservation;
 pub mod history;
+mod linearizability;
 mod oversell;
 mod read;
 mod reads;
