@@ -2,12 +2,14 @@
 //! environment variable, and passed explicitly to whatever needs it: there are no globals.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::{BoolishValueParser, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use stocklab_domain::Strategy;
 use stocklab_service::ChangeOptions;
+use stocklab_sim::SimArgs;
 use stocklab_store::{SqliteDurability, StoreOptions};
 
 /// stocklab: a concurrent inventory service, and a lab for what goes wrong when many clients
@@ -23,6 +25,26 @@ pub struct Cli {
 pub enum Command {
     /// Run the service: the HTTP API and its docs (the default when no command is given).
     Serve(ServeArgs),
+    /// Run an experiment against running instances: concurrent clients, a history of every
+    /// operation, throughput and latency, and the anomalies the checker finds.
+    Sim(Box<SimArgs>),
+    /// Check a history that `stocklab sim --history` wrote, and report its anomalies.
+    Check(CheckArgs),
+}
+
+/// Options of `stocklab check`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Exit status: 0 when the history is consistent, 1 when it has anomalies, 2 when it cannot be read."
+)]
+pub struct CheckArgs {
+    /// The history file (JSON Lines, as `stocklab sim --history` writes it).
+    pub history: PathBuf,
+
+    /// Also search each product's history for a linearizable order, for at most this long in
+    /// all.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub linearizability_ms: Option<u64>,
 }
 
 /// Options of `stocklab serve`.
@@ -97,7 +119,10 @@ impl ServeArgs {
     pub fn defaults() -> Self {
         Cli::parse_from(["stocklab", "serve"])
             .command
-            .map(|Command::Serve(args)| args)
+            .and_then(|command| match command {
+                Command::Serve(args) => Some(args),
+                _ => None,
+            })
             .unwrap_or_else(|| unreachable!("the serve subcommand was given"))
     }
 
@@ -154,7 +179,7 @@ mod tests {
             .chain(extra.iter().copied());
         match Cli::parse_from(argv).command {
             Some(Command::Serve(args)) => args,
-            None => unreachable!("the serve subcommand was given"),
+            _ => unreachable!("the serve subcommand was given"),
         }
     }
 

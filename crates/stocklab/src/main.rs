@@ -1,10 +1,12 @@
 //! The `stocklab` command. Parses arguments, sets up logging, and hands over to the library.
 
 use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use stocklab::cli::{Cli, Command};
+use stocklab::cli::{CheckArgs, Cli, Command};
 use stocklab::{Application, ServeArgs};
 use tracing_subscriber::EnvFilter;
 
@@ -14,7 +16,7 @@ use tracing_subscriber::EnvFilter;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     // Logs go to stderr, so stdout carries only what the user is meant to read (the URL).
     tracing_subscriber::fmt()
@@ -25,8 +27,82 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     match cli.command {
-        Some(Command::Serve(args)) => serve(&args).await,
-        None => serve(&ServeArgs::defaults()).await,
+        Some(Command::Serve(args)) => serve(&args).await.map(|()| ExitCode::SUCCESS),
+        Some(Command::Sim(args)) => Ok(sim(&args).await),
+        Some(Command::Check(args)) => Ok(check(&args)),
+        None => serve(&ServeArgs::defaults())
+            .await
+            .map(|()| ExitCode::SUCCESS),
+    }
+}
+
+/// `stocklab sim`: exit 0 when the run completed, 1 with `--expect-consistent` and an anomaly,
+/// 2 when it could not run, 130 after Ctrl-C.
+async fn sim(args: &stocklab_sim::SimArgs) -> ExitCode {
+    use stocklab_sim::{files, report};
+    let plan = args.plan();
+    println!("{}", report::describe(&plan));
+    let experiment = stocklab_sim::run(
+        &plan,
+        async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        },
+        |result| println!("\n{}", report::strategy_block(result)),
+    )
+    .await;
+    let written = experiment.and_then(|experiment| {
+        if let Some(path) = &plan.outputs.history {
+            for result in &experiment.results {
+                let path = files::history_path(path, result, plan.strategies.len());
+                files::write_history(&path, &result.history)?;
+            }
+        }
+        if let Some(path) = &plan.outputs.json {
+            files::write_json(path, &experiment)?;
+        }
+        Ok(experiment)
+    });
+    match written {
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+        Ok(experiment) => {
+            if experiment.results.len() > 1 {
+                println!("{}", report::comparison(&experiment));
+            }
+            println!("{}", report::Closing(&experiment));
+            if plan.outputs.expect_consistent && !experiment.is_consistent() {
+                ExitCode::from(1)
+            } else if experiment.interrupted {
+                ExitCode::from(130)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+    }
+}
+
+/// `stocklab check HISTORY`: exit 0 consistent, 1 anomalies, 2 unreadable.
+fn check(args: &CheckArgs) -> ExitCode {
+    let history = match stocklab_check::History::from_path(&args.history) {
+        Ok(history) => history,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = stocklab_check::CheckOptions {
+        linearizability: args.linearizability_ms.map(Duration::from_millis),
+    };
+    let report = stocklab_check::check(&history, &options);
+    println!("{report}");
+    if report.is_consistent() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 
