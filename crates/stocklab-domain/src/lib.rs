@@ -23,7 +23,7 @@ pub mod strategy;
 pub mod values;
 
 pub use error::{Shortage, StockError, ValidationError};
-pub use order::{LockOrder, OrderLine, OrderLines};
+pub use order::{LockOrder, OrderLine, OrderLines, OrderWrite, withdraw_all};
 pub use records::{
     AuditMismatch, AuditReport, Change, ChangeMeta, Movement, NewProduct, Page, PlacedOrder,
     PlacedOrderLine, Product, StockChange, StockLevel,

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{MAX_QUANTITY, ProductId, Quantity, ValidationError};
+use crate::{MAX_QUANTITY, ProductId, Quantity, Shortage, StockError, StockLevel, ValidationError};
 
 /// One merged line: withdraw `quantity` (at least 1) of `product_id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +132,44 @@ impl OrderLines {
     }
 }
 
+/// One line of an order as a read-modify-write will write it: the stock it computed from the
+/// level it read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderWrite {
+    pub line: OrderLine,
+    /// The stock after withdrawing the line from what was read.
+    pub stock: Quantity,
+    /// The version that was read: an optimistic write only succeeds if it is still current.
+    pub read_version: i64,
+}
+
+/// Withdraws every line from the level read for it, all or nothing: the writes, or a refusal
+/// that names every line that lacks stock (not just the first).
+pub fn withdraw_all(reads: &[(OrderLine, StockLevel)]) -> Result<Vec<OrderWrite>, StockError> {
+    let mut writes = Vec::with_capacity(reads.len());
+    let mut shortages = Vec::new();
+    for &(line, level) in reads {
+        let requested = line.quantity.get();
+        match Quantity::parse("stock", level.stock - requested) {
+            Ok(stock) => writes.push(OrderWrite {
+                line,
+                stock,
+                read_version: level.version,
+            }),
+            Err(_) => shortages.push(Shortage {
+                product_id: line.product_id,
+                requested,
+                available: level.stock,
+            }),
+        }
+    }
+    if shortages.is_empty() {
+        Ok(writes)
+    } else {
+        Err(StockError::InsufficientStock(shortages))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +205,30 @@ mod tests {
             5,
             "merged"
         );
+    }
+
+    #[test]
+    fn withdrawing_all_lines_names_every_shortage_or_computes_every_stock() {
+        let lines = OrderLines::parse(&[(1, 2), (2, 5), (3, 9)]).expect("valid lines");
+        let level = |stock| StockLevel { stock, version: 7 };
+        let reads: Vec<_> = lines.lines().iter().map(|&l| (l, level(4))).collect();
+        let Err(StockError::InsufficientStock(shortages)) = withdraw_all(&reads) else {
+            panic!("lines 2 and 3 lack stock");
+        };
+        let short: Vec<_> = shortages
+            .iter()
+            .map(|s| (s.product_id, s.available))
+            .collect();
+        assert_eq!(short, [(2, 4), (3, 4)]);
+
+        let reads: Vec<_> = lines.lines().iter().map(|&l| (l, level(10))).collect();
+        let writes = withdraw_all(&reads).expect("enough stock");
+        let stocks: Vec<_> = writes
+            .iter()
+            .map(|w| (w.line.product_id, w.stock.get()))
+            .collect();
+        assert_eq!(stocks, [(1, 8), (2, 5), (3, 1)]);
+        assert!(writes.iter().all(|w| w.read_version == 7));
     }
 
     #[test]

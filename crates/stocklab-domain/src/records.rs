@@ -16,6 +16,16 @@ pub struct Product {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Product {
+    /// Its stock and version.
+    pub fn level(&self) -> StockLevel {
+        StockLevel {
+            stock: self.stock,
+            version: self.version,
+        }
+    }
+}
+
 /// What it takes to create a product.
 #[derive(Debug, Clone)]
 pub struct NewProduct {
@@ -79,6 +89,31 @@ pub struct PlacedOrderLine {
     pub stock: i64,
     pub version: i64,
     pub movement_id: i64,
+}
+
+impl PlacedOrder {
+    /// An order of `lines` in any order; they are kept ascending by product id.
+    pub fn new(id: i64, mut lines: Vec<PlacedOrderLine>, created_at: DateTime<Utc>) -> Self {
+        lines.sort_by_key(|line| line.product_id);
+        Self {
+            id,
+            lines,
+            created_at,
+        }
+    }
+}
+
+impl PlacedOrderLine {
+    /// The line that withdrew `quantity` of `product`, which shows the stock after it.
+    pub fn new(product: &Product, quantity: i64, movement_id: i64) -> Self {
+        Self {
+            product_id: product.id,
+            quantity,
+            stock: product.stock,
+            version: product.version,
+            movement_id,
+        }
+    }
 }
 
 /// The result of comparing each product's stock with its initial stock plus its ledger.

@@ -143,9 +143,7 @@ fn service_status(error: &ServiceError) -> StatusCode {
             | StoreError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
         },
         ServiceError::LabDisabled(_) => StatusCode::FORBIDDEN,
-        ServiceError::Conflict { .. } => StatusCode::CONFLICT,
-        ServiceError::StrategyNotSupported { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        ServiceError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Conflict { .. } | ServiceError::LockTimeout { .. } => StatusCode::CONFLICT,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -157,7 +155,6 @@ impl IntoResponse for AppError {
             tracing::error!(error = %self, code, "request failed");
             match code {
                 "database_unavailable" => "the database is unavailable; try again shortly",
-                "shutting_down" => "the service is shutting down; try another instance",
                 _ => "internal error; the server log has the details",
             }
             .to_owned()

@@ -119,14 +119,8 @@ impl ChangeQuery {
         self.any_options(defaults)
     }
 
-    /// The options of an order, which may also choose the lock order. Orders run only under
-    /// `atomic` so far, so an order that names no strategy runs under it whatever the server's
-    /// default; one that names another strategy is refused by the service.
+    /// The options of an order, which may also choose the lock order.
     pub fn order_options(&self, defaults: ChangeOptions) -> Result<ChangeOptions, ValidationError> {
-        let defaults = ChangeOptions {
-            strategy: Strategy::Atomic,
-            ..defaults
-        };
         let mut options = self.any_options(defaults)?;
         if let Some(order) = &self.lock_order {
             options.lock_order = order.parse()?;

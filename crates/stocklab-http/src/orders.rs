@@ -19,7 +19,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Places an order: every line is withdrawn, or none is.
 ///
 /// Lines of the same product are merged before the stock check, and rows are locked in
-/// ascending product id, so concurrent orders cannot deadlock each other.
+/// ascending product id, so concurrent orders cannot deadlock each other. Runs under any
+/// strategy, like a single change (`?strategy=`).
 #[utoipa::path(
     post, path = "/api/orders", tag = "orders",
     params(ChangeQuery),
@@ -32,9 +33,8 @@ pub fn router() -> OpenApiRouter<AppState> {
             )),
         (status = 404, description = "`product_not_found`: a line names no product", body = ErrorBody),
         (status = 409, description = "`insufficient_stock`: `details.shortages` names every line \
-            that lacks stock; or `lock_timeout`, `deadlock`", body = ErrorBody),
-        (status = 422, description = "`invalid_value` and the like, or `strategy_not_supported`: \
-            orders run only under atomic so far", body = ErrorBody),
+            that lacks stock; or `lock_timeout`, `deadlock`, `conflict`", body = ErrorBody),
+        (status = 422, description = "`invalid_value` and the like", body = ErrorBody),
     ),
 )]
 async fn place_order(

@@ -21,19 +21,17 @@ pub mod locks;
 pub mod race;
 pub mod stats;
 pub mod strategies;
+mod work;
 
 use std::sync::Arc;
 
 use stocklab_domain::{
-    AuditReport, ChangeMeta, Movement, NewProduct, OrderLines, Page, PlacedOrder, Product,
-    ProductId, ProductName, Quantity, StockError, Strategy,
+    AuditReport, Movement, NewProduct, Page, Product, ProductId, ProductName, Quantity, StockError,
 };
 use stocklab_store::{Backend, Store, StoreError};
 
 pub use stats::{StatsSnapshot, StrategyStats};
 pub use strategies::{Applied, ChangeOptions};
-
-use stats::Outcome;
 
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,13 +44,9 @@ pub enum ServiceError {
     /// `optimistic` found the version changed on every try.
     #[error("the product kept changing: gave up after {retries} optimistic retries")]
     Conflict { retries: u32 },
-    #[error("{operation} supports only the atomic strategy so far, not {strategy}")]
-    StrategyNotSupported {
-        operation: &'static str,
-        strategy: Strategy,
-    },
-    #[error("the service is shutting down")]
-    ShuttingDown,
+    /// An in-process lock or permit was not free within the lock timeout.
+    #[error("waited {waited:?} for an in-process lock, longer than the lock timeout")]
+    LockTimeout { waited: std::time::Duration },
     #[error("{0}")]
     Internal(String),
 }
@@ -70,7 +64,9 @@ impl ServiceError {
                 StockError::VersionMismatch { .. } => "version_mismatch",
             },
             ServiceError::Store(StoreError::Unavailable(_)) => "database_unavailable",
-            ServiceError::Store(StoreError::LockTimeout(_)) => "lock_timeout",
+            ServiceError::Store(StoreError::LockTimeout(_)) | ServiceError::LockTimeout { .. } => {
+                "lock_timeout"
+            }
             ServiceError::Store(StoreError::Deadlock(_)) => "deadlock",
             ServiceError::Store(
                 StoreError::Migrate(_)
@@ -81,8 +77,6 @@ impl ServiceError {
             | ServiceError::Internal(_) => "internal_error",
             ServiceError::LabDisabled(_) => "lab_disabled",
             ServiceError::Conflict { .. } => "conflict",
-            ServiceError::StrategyNotSupported { .. } => "strategy_not_supported",
-            ServiceError::ShuttingDown => "shutting_down",
         }
     }
 }
@@ -111,17 +105,26 @@ struct Lab {
     locks: locks::Locks,
     rendezvous: race::Rendezvous,
     stats: stats::Stats,
+    /// The longest a change waits for an in-process lock or permit.
+    lock_timeout: std::time::Duration,
 }
 
 impl Inventory {
     /// An inventory over `store`. Requests start from `defaults` (the server's `--strategy` and
-    /// `--race-window-ms`); with `lab_enabled` false, the lab's unsafe options are refused.
-    pub fn new(store: Arc<dyn Store>, defaults: ChangeOptions, lab_enabled: bool) -> Self {
+    /// `--race-window-ms`); with `lab_enabled` false, the lab's unsafe options are refused. A
+    /// change waits at most `lock_timeout` for an in-process lock, as for a database lock.
+    pub fn new(
+        store: Arc<dyn Store>,
+        defaults: ChangeOptions,
+        lab_enabled: bool,
+        lock_timeout: std::time::Duration,
+    ) -> Self {
         Self {
             store,
             defaults,
             lab: Arc::new(Lab {
                 enabled: lab_enabled,
+                lock_timeout,
                 ..Lab::default()
             }),
         }
@@ -223,50 +226,6 @@ impl Inventory {
 
     pub async fn delete_product(&self, id: ProductId) -> ServiceResult<()> {
         Ok(self.store.delete_product(id).await?)
-    }
-
-    /// Withdraws every line of an order, all or nothing. Only `atomic` (conditional updates in
-    /// one transaction) so far: another strategy is refused rather than silently replaced.
-    pub async fn place_order(
-        &self,
-        lines: &OrderLines,
-        options: &ChangeOptions,
-        meta: &ChangeMeta,
-    ) -> ServiceResult<Applied<PlacedOrder>> {
-        let result = self.place_order_under(lines, options, meta).await;
-        self.record(options.strategy, Outcome::default(), &result);
-        result.map(|value| Applied {
-            value,
-            strategy: options.strategy,
-            retries: 0,
-        })
-    }
-
-    async fn place_order_under(
-        &self,
-        lines: &OrderLines,
-        options: &ChangeOptions,
-        meta: &ChangeMeta,
-    ) -> ServiceResult<PlacedOrder> {
-        self.check_lab(options)?;
-        if options.strategy != Strategy::Atomic {
-            return Err(ServiceError::StrategyNotSupported {
-                operation: "an order",
-                strategy: options.strategy,
-            });
-        }
-        // Orders over the same products meet under their lowest product id, whichever row
-        // each locks first.
-        let pause = race::Pause {
-            product: lines.lines().first().map_or(0, |line| line.product_id),
-            window: options.race_window,
-            rendezvous_size: options.rendezvous,
-            rendezvous: &self.lab.rendezvous,
-        };
-        Ok(self
-            .store
-            .place_order(lines, options.lock_order, &pause, meta)
-            .await?)
     }
 
     pub async fn list_movements(

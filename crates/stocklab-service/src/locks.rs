@@ -36,9 +36,20 @@ impl Default for Locks {
 }
 
 impl Locks {
-    /// The lock of `id`'s stripe.
-    pub fn stripe(&self, id: ProductId) -> &Mutex<()> {
-        &self.stripes[id.rem_euclid(STRIPES as i64) as usize]
+    /// The locks of the stripes of `ids`, in the order the ids come, each stripe once: an
+    /// order whose products share a stripe must not wait for the lock it already holds.
+    pub fn stripes(&self, ids: &[ProductId]) -> Vec<&Mutex<()>> {
+        let mut indexes: Vec<usize> = Vec::with_capacity(ids.len());
+        for id in ids {
+            let index = id.rem_euclid(STRIPES as i64) as usize;
+            if !indexes.contains(&index) {
+                indexes.push(index);
+            }
+        }
+        indexes
+            .into_iter()
+            .map(|index| &self.stripes[index])
+            .collect()
     }
 
     /// The semaphore with `permits` permits.

@@ -6,24 +6,28 @@
 //! - `pessimistic`: the store's locked transaction;
 //! - `transaction`: the store's read-modify-write in a transaction at a chosen isolation level;
 //!
-//! A strategy never knows which operation it protects: it applies a [`StockChange`] (an
-//! adjustment or a stock-take) to the level it read.
 //! - `optimistic`: read, write if the version is unchanged, retry with jittered backoff;
 //! - `unsafe`: read, pause, write back, nothing else;
 //! - `mutex`, `per-product`, `semaphore`: `unsafe` inside an in-process lock.
+//!
+//! A strategy never knows which operation it protects: it runs the steps of a [`Work`] (one
+//! product's adjustment or stock-take, or an order's lines).
 
+use std::pin::pin;
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use rand::Rng;
 use stocklab_domain::{
-    Change, ChangeMeta, Delta, Isolation, LockOrder, ProductId, Quantity, StockChange, StockError,
-    Strategy,
+    Change, ChangeMeta, Delta, Isolation, LockOrder, OrderLines, PlacedOrder, ProductId, Quantity,
+    StockChange, Strategy,
 };
 use stocklab_store::RacePoint;
-use tokio::sync::{Mutex, MutexGuard, Semaphore, SemaphorePermit};
+use tokio::sync::{Mutex, MutexGuard};
 
-use crate::race::{NoPause, Pause};
+use crate::race::Pause;
 use crate::stats::Outcome;
+use crate::work::{OrderWork, ProductWork, Work};
 use crate::{Inventory, ServiceError, ServiceResult};
 
 /// How a change should run: the strategy and what the lab adds to it.
@@ -108,8 +112,11 @@ impl Inventory {
         options: &ChangeOptions,
         meta: &ChangeMeta,
     ) -> ServiceResult<Applied<Change>> {
-        self.change(id, StockChange::Adjust(delta), options, meta)
-            .await
+        let work = ProductWork {
+            id,
+            change: StockChange::Adjust(delta),
+        };
+        self.run(&work, options, meta).await
     }
 
     /// Sets a product's stock to a counted quantity (a stock-take) under `options.strategy`,
@@ -122,26 +129,39 @@ impl Inventory {
         options: &ChangeOptions,
         meta: &ChangeMeta,
     ) -> ServiceResult<Applied<Change>> {
-        let count = StockChange::Count {
+        let change = StockChange::Count {
             quantity,
             expected_version,
         };
-        self.change(id, count, options, meta).await
+        self.run(&ProductWork { id, change }, options, meta).await
     }
 
-    /// Applies a change of one product under `options.strategy`, and counts it in the stats.
-    async fn change(
+    /// Withdraws every line of an order, all or nothing, under `options.strategy`.
+    pub async fn place_order(
         &self,
-        id: ProductId,
-        change: StockChange,
+        lines: &OrderLines,
         options: &ChangeOptions,
         meta: &ChangeMeta,
-    ) -> ServiceResult<Applied<Change>> {
+    ) -> ServiceResult<Applied<PlacedOrder>> {
+        let work = OrderWork {
+            lines,
+            lock_order: options.lock_order,
+        };
+        self.run(&work, options, meta).await
+    }
+
+    /// Runs `work` under `options.strategy`, and counts it in the stats.
+    async fn run<W: Work>(
+        &self,
+        work: &W,
+        options: &ChangeOptions,
+        meta: &ChangeMeta,
+    ) -> ServiceResult<Applied<W::Done>> {
         let mut outcome = Outcome::default();
-        let result = self
-            .change_under(id, change, options, meta, &mut outcome)
-            .await;
-        self.record(options.strategy, outcome, &result);
+        let result = self.run_under(work, options, meta, &mut outcome).await;
+        self.lab
+            .stats
+            .record(options.strategy, outcome, result.as_ref().map(|_| ()));
         result.map(|value| Applied {
             value,
             strategy: options.strategy,
@@ -149,68 +169,51 @@ impl Inventory {
         })
     }
 
-    /// Counts one change in the stats.
-    pub(crate) fn record<T>(
+    async fn run_under<W: Work>(
         &self,
-        strategy: Strategy,
-        outcome: Outcome,
-        result: &ServiceResult<T>,
-    ) {
-        self.lab
-            .stats
-            .record(strategy, outcome, result.as_ref().map(|_| ()));
-    }
-
-    async fn change_under(
-        &self,
-        id: ProductId,
-        change: StockChange,
+        work: &W,
         options: &ChangeOptions,
         meta: &ChangeMeta,
         outcome: &mut Outcome,
-    ) -> ServiceResult<Change> {
+    ) -> ServiceResult<W::Done> {
         self.check_lab(options)?;
         let pause = Pause {
-            product: id,
+            product: work.race_product(),
             window: options.race_window,
             rendezvous_size: options.rendezvous,
             rendezvous: &self.lab.rendezvous,
         };
-        let store = &self.store;
-        let change = match (options.strategy, change) {
-            (Strategy::Atomic, StockChange::Adjust(delta)) => {
-                store.adjust_atomic(id, delta, meta).await?
-            }
-            // A stock-take needs the old stock for its ledger row, so it cannot be one
-            // conditional statement: under `atomic` it is a short locked transaction.
-            (Strategy::Atomic, count) => store.change_locked(id, count, &NoPause, meta).await?,
-            (Strategy::Pessimistic, change) => {
-                store.change_locked(id, change, &pause, meta).await?
-            }
-            (Strategy::Transaction, change) => {
-                store
-                    .change_in_transaction(id, change, options.isolation, &pause, meta)
+        let store = &*self.store;
+        let locks = &self.lab.locks;
+        let done = match options.strategy {
+            Strategy::Atomic => work.atomic(store, &pause, meta).await?,
+            Strategy::Pessimistic => work.locked(store, &pause, meta).await?,
+            Strategy::Transaction => {
+                work.in_transaction(store, options.isolation, &pause, meta)
                     .await?
             }
-            (Strategy::Optimistic, change) => {
-                self.optimistic(id, change, &pause, meta, outcome).await?
+            Strategy::Optimistic => self.optimistic(work, &pause, meta, outcome).await?,
+            Strategy::Unsafe => self.unprotected(work, &pause, meta).await?,
+            Strategy::Mutex => {
+                let _held = self.wait_for(locks.global.lock(), outcome).await?;
+                self.unprotected(work, &pause, meta).await?
             }
-            (Strategy::Unsafe, change) => self.read_modify_write(id, change, &pause, meta).await?,
-            (Strategy::Mutex, change) => {
-                let _held = lock(&self.lab.locks.global, outcome).await;
-                self.read_modify_write(id, change, &pause, meta).await?
+            Strategy::PerProduct => {
+                let stripes = locks.stripes(&work.products());
+                let _held = self.wait_for(lock_all(stripes), outcome).await?;
+                self.unprotected(work, &pause, meta).await?
             }
-            (Strategy::PerProduct, change) => {
-                let _held = lock(self.lab.locks.stripe(id), outcome).await;
-                self.read_modify_write(id, change, &pause, meta).await?
-            }
-            (Strategy::Semaphore, change) => {
-                let semaphore = self.lab.locks.semaphore(options.permits);
-                let _permit = permit(&semaphore, outcome).await?;
-                self.read_modify_write(id, change, &pause, meta).await?
+            Strategy::Semaphore => {
+                let semaphore = locks.semaphore(options.permits);
+                // Only a closed semaphore refuses a permit, and nothing closes one.
+                let _permit = self
+                    .wait_for(semaphore.acquire(), outcome)
+                    .await?
+                    .map_err(|_| ServiceError::Internal("the semaphore was closed".to_owned()))?;
+                self.unprotected(work, &pause, meta).await?
             }
         };
-        Ok(change)
+        Ok(done)
     }
 
     pub(crate) fn check_lab(&self, options: &ChangeOptions) -> ServiceResult<()> {
@@ -224,80 +227,73 @@ impl Inventory {
     /// read the same stock both write their own result, and one update is lost; a check on a
     /// stale read lets through a withdrawal the real stock could not cover (oversell), or a
     /// stock-take that overwrites a change it did not see.
-    async fn read_modify_write(
+    async fn unprotected<W: Work>(
         &self,
-        id: ProductId,
-        change: StockChange,
+        work: &W,
         race_point: &dyn RacePoint,
         meta: &ChangeMeta,
-    ) -> ServiceResult<Change> {
-        let level = self.store.read_level(id).await?;
-        race_point.reached().await;
-        let (after, delta) = change.apply(id, level)?;
-        self.store
-            .write_stock(id, quantity(after.stock)?, delta, None, meta)
+    ) -> ServiceResult<W::Done> {
+        work.read_modify_write(&*self.store, race_point, false, meta)
             .await?
-            .ok_or_else(|| StockError::ProductNotFound(id).into())
+            .ok_or_else(|| {
+                ServiceError::Internal("a write without a version check was refused".to_owned())
+            })
     }
 
     /// Read with the version, write only if it is unchanged, otherwise back off and retry.
     /// Nothing is held while backing off: each write is a transaction of its own.
-    async fn optimistic(
+    async fn optimistic<W: Work>(
         &self,
-        id: ProductId,
-        change: StockChange,
+        work: &W,
         race_point: &dyn RacePoint,
         meta: &ChangeMeta,
         outcome: &mut Outcome,
-    ) -> ServiceResult<Change> {
+    ) -> ServiceResult<W::Done> {
         for retries in 0..=MAX_OPTIMISTIC_RETRIES {
             outcome.retries = retries;
             if retries > 0 {
                 tokio::time::sleep(backoff(retries - 1)).await;
             }
-            let level = self.store.read_level(id).await?;
-            race_point.reached().await;
-            let (after, delta) = change.apply(id, level)?;
-            let written = self
-                .store
-                .write_stock(id, quantity(after.stock)?, delta, Some(level.version), meta)
+            let written = work
+                .read_modify_write(&*self.store, race_point, true, meta)
                 .await?;
-            if let Some(change) = written {
-                return Ok(change);
+            if let Some(done) = written {
+                return Ok(done);
             }
         }
         Err(ServiceError::Conflict {
             retries: MAX_OPTIMISTIC_RETRIES,
         })
     }
+
+    /// Waits for an in-process lock or permit at most the lock timeout, the bound a database
+    /// lock wait has too: locks taken in different orders (an order's stripes in request
+    /// order) end in a 409 `lock_timeout`, not a hang. When it was not free at once, notes in
+    /// `outcome` how long the wait took.
+    async fn wait_for<T>(
+        &self,
+        acquire: impl Future<Output = T>,
+        outcome: &mut Outcome,
+    ) -> ServiceResult<T> {
+        let mut acquire = pin!(acquire);
+        if let Some(held) = acquire.as_mut().now_or_never() {
+            return Ok(held);
+        }
+        let started = Instant::now();
+        let acquired = tokio::time::timeout(self.lab.lock_timeout, acquire).await;
+        let waited = started.elapsed();
+        outcome.lock_wait = Some(waited);
+        acquired.map_err(|_| ServiceError::LockTimeout { waited })
+    }
 }
 
-/// Takes `lock`, noting in `outcome` how long that took if it was not free.
-async fn lock<'a>(lock: &'a Mutex<()>, outcome: &mut Outcome) -> MutexGuard<'a, ()> {
-    if let Ok(guard) = lock.try_lock() {
-        return guard;
+/// Takes every lock of `stripes` in turn, in the order given.
+async fn lock_all(stripes: Vec<&Mutex<()>>) -> Vec<MutexGuard<'_, ()>> {
+    let mut held = Vec::with_capacity(stripes.len());
+    for stripe in stripes {
+        held.push(stripe.lock().await);
     }
-    let started = Instant::now();
-    let guard = lock.lock().await;
-    outcome.lock_wait = Some(started.elapsed());
-    guard
-}
-
-/// Takes a permit of `semaphore`, noting in `outcome` how long that took if none was free.
-async fn permit<'a>(
-    semaphore: &'a Semaphore,
-    outcome: &mut Outcome,
-) -> ServiceResult<SemaphorePermit<'a>> {
-    if let Ok(permit) = semaphore.try_acquire() {
-        return Ok(permit);
-    }
-    let started = Instant::now();
-    let permit = semaphore
-        .acquire()
-        .await
-        .map_err(|_| ServiceError::ShuttingDown)?;
-    outcome.lock_wait = Some(started.elapsed());
-    Ok(permit)
+    held
 }
 
 /// Exponential backoff from 1 ms, capped at 64 ms, with full jitter: clients that collided once
@@ -305,9 +301,4 @@ async fn permit<'a>(
 fn backoff(retries: u32) -> Duration {
     let ceiling_ms = 1u64 << retries.min(6);
     Duration::from_micros(rand::rng().random_range(0..=ceiling_ms * 1000))
-}
-
-fn quantity(stock: i64) -> ServiceResult<Quantity> {
-    // `StockLevel::apply` only returns stocks within 0..=MAX_QUANTITY.
-    Quantity::parse("stock", stock).map_err(|error| ServiceError::Internal(error.to_string()))
 }

@@ -27,7 +27,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use stocklab_domain::{
     AuditReport, Change, ChangeMeta, Delta, Isolation, LockOrder, Movement, NewProduct, OrderLines,
-    Page, PlacedOrder, Product, ProductId, ProductName, Quantity, StockChange, StockLevel,
+    OrderWrite, Page, PlacedOrder, Product, ProductId, ProductName, Quantity, StockChange,
+    StockLevel,
 };
 
 pub use error::StoreError;
@@ -216,15 +217,48 @@ pub trait Store: Send + Sync + fmt::Debug {
         meta: &ChangeMeta,
     ) -> StoreResult<Change>;
 
-    /// Withdraws every line, all or nothing, locking the rows in `lock_order` and pausing at
-    /// `race_point` once the first row is locked. The placed lines are ascending by product id.
-    async fn place_order(
+    /// Withdraws every line, all or nothing, with one conditional `UPDATE` per line in one
+    /// transaction (the `atomic` strategy), taking the rows in `lock_order` and pausing at
+    /// `race_point` once the first row is taken. The placed lines are ascending by product id.
+    async fn place_order_atomic(
         &self,
         lines: &OrderLines,
         lock_order: LockOrder,
         race_point: &dyn RacePoint,
         meta: &ChangeMeta,
     ) -> StoreResult<PlacedOrder>;
+
+    /// Withdraws every line, all or nothing, as a read-modify-write in one transaction that
+    /// locks each row (in `lock_order`) before reading it, pausing at `race_point` once the
+    /// first row is read: the `pessimistic` strategy for an order.
+    async fn place_order_locked(
+        &self,
+        lines: &OrderLines,
+        lock_order: LockOrder,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> StoreResult<PlacedOrder>;
+
+    /// [`Store::place_order_locked`] with plain (non-locking) reads in a transaction at
+    /// `isolation`: the `transaction` strategy for an order.
+    async fn place_order_in_transaction(
+        &self,
+        lines: &OrderLines,
+        lock_order: LockOrder,
+        isolation: Isolation,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> StoreResult<PlacedOrder>;
+
+    /// Writes an order whose stocks the caller computed from levels it read earlier, in one
+    /// transaction: the write half of an order's read-modify-write. With `check_versions`, only
+    /// if every product is still at the version that was read (`Ok(None)` when one is not).
+    async fn write_order(
+        &self,
+        writes: &[OrderWrite],
+        check_versions: bool,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Option<PlacedOrder>>;
 
     /// The product's ledger, newest first, starting before the movement id `after`.
     async fn list_movements(

@@ -12,13 +12,15 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
+use chrono::DateTime;
 use chrono::Utc;
+use sqlx::mysql::MySqlConnection;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, MySql, Transaction};
 use stocklab_domain::{
     AuditMismatch, AuditReport, Change, ChangeMeta, Delta, Isolation, LockOrder, MAX_QUANTITY,
-    Movement, NewProduct, OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId,
-    ProductName, Quantity, Shortage, StockChange, StockError, StockLevel,
+    Movement, NewProduct, OrderLines, OrderWrite, Page, PlacedOrder, PlacedOrderLine, Product,
+    ProductId, ProductName, Quantity, Shortage, StockChange, StockError, StockLevel, withdraw_all,
 };
 
 use crate::error::is_unique_violation;
@@ -119,6 +121,46 @@ async fn insert_product(tx: &mut Transaction<'_, MySql>, new: &NewProduct) -> St
     locked_product(tx, id).await
 }
 
+/// Sets the stock computed by the caller and bumps the version; with `expected_version`, only
+/// if the product is still at that version (`Ok(None)` when it is not). Returns the product as
+/// written, its row now locked by `tx`.
+async fn set_stock(
+    tx: &mut Transaction<'_, MySql>,
+    id: ProductId,
+    stock: i64,
+    expected_version: Option<i64>,
+) -> StoreResult<Option<Product>> {
+    let updated = sqlx::query(
+        "UPDATE products SET stock = ?, version = version + 1, updated_at = ? \
+         WHERE id = ? AND (? IS NULL OR version = ?)",
+    )
+    .bind(stock)
+    .bind(Utc::now())
+    .bind(id)
+    .bind(expected_version)
+    .bind(expected_version)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        // The version moved on, or the product is gone: tell which, without locking.
+        ensure_exists(tx, id).await?;
+        return Ok(None);
+    }
+    Ok(Some(locked_product(tx, id).await?))
+}
+
+/// [`set_stock`] without a version check, in a transaction that read the row itself.
+async fn overwrite_stock(
+    tx: &mut Transaction<'_, MySql>,
+    id: ProductId,
+    stock: i64,
+) -> StoreResult<Product> {
+    set_stock(tx, id, stock, None)
+        .await?
+        .ok_or_else(|| StockError::ProductNotFound(id).into())
+}
+
 /// Writes a level computed inside `tx` (whose row it holds locked), appends the ledger row
 /// recording `delta`, and commits.
 async fn write_change(
@@ -128,15 +170,7 @@ async fn write_change(
     delta: i64,
     meta: &ChangeMeta,
 ) -> StoreResult<Change> {
-    sqlx::query(
-        "UPDATE products SET stock = ?, version = version + 1, updated_at = ? WHERE id = ?",
-    )
-    .bind(after.stock)
-    .bind(Utc::now())
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    let product = locked_product(&mut tx, id).await?;
+    let product = overwrite_stock(&mut tx, id, after.stock).await?;
     let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
     tx.commit().await?;
     Ok(Change {
@@ -172,6 +206,108 @@ async fn locked_product(tx: &mut Transaction<'_, MySql>, id: ProductId) -> Store
     product_in(tx, id)
         .await?
         .ok_or_else(|| StockError::ProductNotFound(id).into())
+}
+
+/// Reads a product's level inside `tx` without locking it. Under SERIALIZABLE, InnoDB turns
+/// the read into a shared lock, so two read-modify-writes deadlock at their writes and one is
+/// rolled back; under the weaker levels it takes no lock, and the later write overwrites the
+/// other's change.
+async fn plain_level(tx: &mut Transaction<'_, MySql>, id: ProductId) -> StoreResult<StockLevel> {
+    let level: Option<(i64, i64)> =
+        sqlx::query_as("SELECT stock, version FROM products WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (stock, version) = level.ok_or(StockError::ProductNotFound(id))?;
+    Ok(StockLevel { stock, version })
+}
+
+/// Sets the isolation level of the next transaction on `connection`. SET TRANSACTION (without
+/// SESSION) applies to that one transaction only; the connection goes back to the pool at the
+/// server's default level.
+async fn set_next_isolation(
+    connection: &mut MySqlConnection,
+    isolation: Isolation,
+) -> StoreResult<()> {
+    let statement = match isolation {
+        Isolation::ReadCommitted => "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+        Isolation::RepeatableRead => "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+        Isolation::Serializable => "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+    };
+    sqlx::query(statement).execute(&mut *connection).await?;
+    Ok(())
+}
+
+/// Inserts the order row every line's ledger row points to; returns its id.
+async fn insert_order(
+    tx: &mut Transaction<'_, MySql>,
+    meta: &ChangeMeta,
+    created_at: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let result = sqlx::query("INSERT INTO orders (request_id, created_at) VALUES (?, ?)")
+        .bind(meta.request_id.as_deref())
+        .bind(created_at)
+        .execute(&mut **tx)
+        .await?;
+    inserted_id(result.last_insert_id())
+}
+
+/// Writes every line of an order whose stocks the caller computed, with their ledger rows, and
+/// commits; `Ok(None)` (and nothing written) when `check_versions` finds a product that moved
+/// on since it was read.
+async fn write_order_in(
+    mut tx: Transaction<'_, MySql>,
+    writes: &[OrderWrite],
+    check_versions: bool,
+    meta: &ChangeMeta,
+) -> StoreResult<Option<PlacedOrder>> {
+    let created_at = Utc::now();
+    let order_id = insert_order(&mut tx, meta, created_at).await?;
+    let mut placed = Vec::with_capacity(writes.len());
+    for write in writes {
+        let id = write.line.product_id;
+        let expected = check_versions.then_some(write.read_version);
+        let Some(product) = set_stock(&mut tx, id, write.stock.get(), expected).await? else {
+            // Dropping the transaction rolls back the lines already written.
+            return Ok(None);
+        };
+        let quantity = write.line.quantity.get();
+        let movement_id =
+            insert_movement(&mut tx, &product, -quantity, meta, Some(order_id)).await?;
+        placed.push(PlacedOrderLine::new(&product, quantity, movement_id));
+    }
+    tx.commit().await?;
+    Ok(Some(PlacedOrder::new(order_id, placed, created_at)))
+}
+
+/// An order's read-modify-write inside `tx`: reads every row in `lock_order` (locking each one
+/// first when `locking`), pauses at `race_point` once the first row is read, withdraws every
+/// line from what it read, and writes them.
+async fn order_read_modify_write(
+    mut tx: Transaction<'_, MySql>,
+    lines: &OrderLines,
+    lock_order: LockOrder,
+    locking: bool,
+    race_point: &dyn RacePoint,
+    meta: &ChangeMeta,
+) -> StoreResult<PlacedOrder> {
+    let mut reads = Vec::with_capacity(lines.lines().len());
+    for line in lines.in_lock_order(lock_order) {
+        let level = if locking {
+            locked_product(&mut tx, line.product_id).await?.level()
+        } else {
+            plain_level(&mut tx, line.product_id).await?
+        };
+        reads.push((line, level));
+        if reads.len() == 1 {
+            race_point.reached().await;
+        }
+    }
+    let writes = withdraw_all(&reads)?;
+    // Without a version check every write lands: `None` cannot come back.
+    write_order_in(tx, &writes, false, meta)
+        .await?
+        .ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))
 }
 
 /// Fails with [`StockError::ProductNotFound`] unless the product exists; takes no lock.
@@ -348,24 +484,9 @@ impl Store for MySqlStore {
         meta: &ChangeMeta,
     ) -> StoreResult<Option<Change>> {
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE products SET stock = ?, version = version + 1, updated_at = ? \
-             WHERE id = ? AND (? IS NULL OR version = ?)",
-        )
-        .bind(stock.get())
-        .bind(Utc::now())
-        .bind(id)
-        .bind(expected_version)
-        .bind(expected_version)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            // The version moved on, or the product is gone: tell which, without locking.
-            ensure_exists(&mut tx, id).await?;
+        let Some(product) = set_stock(&mut tx, id, stock.get(), expected_version).await? else {
             return Ok(None);
-        }
-        let product = locked_product(&mut tx, id).await?;
+        };
         let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
         tx.commit().await?;
         Ok(Some(Change {
@@ -403,30 +524,15 @@ impl Store for MySqlStore {
         meta: &ChangeMeta,
     ) -> StoreResult<Change> {
         let mut connection = self.pool.acquire().await?;
-        // SET TRANSACTION (without SESSION) applies to the next transaction on this connection
-        // only; the connection goes back to the pool at the server's default level.
-        let level = match isolation {
-            Isolation::ReadCommitted => "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
-            Isolation::RepeatableRead => "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-            Isolation::Serializable => "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
-        };
-        sqlx::query(level).execute(&mut *connection).await?;
+        set_next_isolation(&mut connection, isolation).await?;
         let mut tx = connection.begin().await?;
-        // A plain read: under SERIALIZABLE, InnoDB turns it into a shared lock, so two such
-        // changes deadlock at their writes and one is rolled back; under the weaker levels it
-        // takes no lock, and the later write overwrites the other's change.
-        let level: Option<(i64, i64)> =
-            sqlx::query_as("SELECT stock, version FROM products WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (stock, version) = level.ok_or(StockError::ProductNotFound(id))?;
+        let level = plain_level(&mut tx, id).await?;
         race_point.reached().await;
-        let (after, delta) = change.apply(id, StockLevel { stock, version })?;
+        let (after, delta) = change.apply(id, level)?;
         write_change(tx, id, after, delta, meta).await
     }
 
-    async fn place_order(
+    async fn place_order_atomic(
         &self,
         lines: &OrderLines,
         lock_order: LockOrder,
@@ -435,13 +541,7 @@ impl Store for MySqlStore {
     ) -> StoreResult<PlacedOrder> {
         let mut tx = self.pool.begin().await?;
         let created_at = Utc::now();
-        let order_id = sqlx::query("INSERT INTO orders (request_id, created_at) VALUES (?, ?)")
-            .bind(meta.request_id.as_deref())
-            .bind(created_at)
-            .execute(&mut *tx)
-            .await?
-            .last_insert_id();
-        let order_id = inserted_id(order_id)?;
+        let order_id = insert_order(&mut tx, meta, created_at).await?;
         let mut placed = Vec::with_capacity(lines.lines().len());
         let mut shortages = Vec::new();
         // Lines arrive merged. In ascending product id (the default), two orders over the same
@@ -479,25 +579,53 @@ impl Store for MySqlStore {
                 Some(order_id),
             )
             .await?;
-            placed.push(PlacedOrderLine {
-                product_id: product.id,
-                quantity: line.quantity.get(),
-                stock: product.stock,
-                version: product.version,
+            placed.push(PlacedOrderLine::new(
+                &product,
+                line.quantity.get(),
                 movement_id,
-            });
+            ));
         }
         if !shortages.is_empty() {
             // Dropping the transaction rolls back every line already withdrawn.
             return Err(StockError::InsufficientStock(shortages).into());
         }
         tx.commit().await?;
-        placed.sort_by_key(|line| line.product_id);
-        Ok(PlacedOrder {
-            id: order_id,
-            lines: placed,
-            created_at,
-        })
+        Ok(PlacedOrder::new(order_id, placed, created_at))
+    }
+
+    async fn place_order_locked(
+        &self,
+        lines: &OrderLines,
+        lock_order: LockOrder,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> StoreResult<PlacedOrder> {
+        let tx = self.pool.begin().await?;
+        order_read_modify_write(tx, lines, lock_order, true, race_point, meta).await
+    }
+
+    async fn place_order_in_transaction(
+        &self,
+        lines: &OrderLines,
+        lock_order: LockOrder,
+        isolation: Isolation,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> StoreResult<PlacedOrder> {
+        let mut connection = self.pool.acquire().await?;
+        set_next_isolation(&mut connection, isolation).await?;
+        let tx = connection.begin().await?;
+        order_read_modify_write(tx, lines, lock_order, false, race_point, meta).await
+    }
+
+    async fn write_order(
+        &self,
+        writes: &[OrderWrite],
+        check_versions: bool,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Option<PlacedOrder>> {
+        let tx = self.pool.begin().await?;
+        write_order_in(tx, writes, check_versions, meta).await
     }
 
     async fn list_movements(

@@ -15,15 +15,15 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
 use stocklab_domain::{
     AuditMismatch, AuditReport, Change, ChangeMeta, Delta, Isolation, LockOrder, MAX_QUANTITY,
-    Movement, NewProduct, OrderLines, Page, PlacedOrder, PlacedOrderLine, Product, ProductId,
-    ProductName, Quantity, Shortage, StockChange, StockError, StockLevel,
+    Movement, NewProduct, OrderLines, OrderWrite, Page, PlacedOrder, PlacedOrderLine, Product,
+    ProductId, ProductName, Quantity, Shortage, StockChange, StockError, StockLevel, withdraw_all,
 };
 
 use crate::error::is_unique_violation;
@@ -221,6 +221,101 @@ async fn current_stock(
     )
 }
 
+/// Reads a product's level inside `tx`.
+async fn level_in(tx: &mut Transaction<'static, Sqlite>, id: ProductId) -> StoreResult<StockLevel> {
+    let level: Option<(i64, i64)> =
+        sqlx::query_as("SELECT stock, version FROM products WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (stock, version) = level.ok_or(StockError::ProductNotFound(id))?;
+    Ok(StockLevel { stock, version })
+}
+
+/// Sets the stock computed by the caller and bumps the version; with `expected_version`, only
+/// if the product is still at that version (`Ok(None)` when it is not).
+async fn set_stock(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: ProductId,
+    stock: i64,
+    expected_version: Option<i64>,
+) -> StoreResult<Option<Product>> {
+    let row: Option<ProductRow> = sqlx::query_as(concat!(
+        "UPDATE products SET stock = ?1, version = version + 1, updated_at = ?2 \
+         WHERE id = ?3 AND (?4 IS NULL OR version = ?4) RETURNING ",
+        product_columns!()
+    ))
+    .bind(stock)
+    .bind(Utc::now())
+    .bind(id)
+    .bind(expected_version)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match row {
+        Some(row) => Ok(Some(row.into())),
+        None => {
+            // The version moved on, or the product is gone: tell which.
+            current_stock(tx, id)
+                .await?
+                .ok_or(StockError::ProductNotFound(id))?;
+            Ok(None)
+        }
+    }
+}
+
+/// [`set_stock`] without a version check, in a transaction that read the row itself.
+async fn overwrite_stock(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: ProductId,
+    stock: i64,
+) -> StoreResult<Product> {
+    set_stock(tx, id, stock, None)
+        .await?
+        .ok_or_else(|| StockError::ProductNotFound(id).into())
+}
+
+/// Inserts the order row every line's ledger row points to; returns its id.
+async fn insert_order(
+    tx: &mut Transaction<'static, Sqlite>,
+    meta: &ChangeMeta,
+    created_at: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let result = sqlx::query("INSERT INTO orders (request_id, created_at) VALUES (?1, ?2)")
+        .bind(meta.request_id.as_deref())
+        .bind(created_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(result.last_insert_rowid())
+}
+
+/// Writes every line of an order whose stocks the caller computed, with their ledger rows, and
+/// commits; `Ok(None)` (and nothing written) when `check_versions` finds a product that moved
+/// on since it was read.
+async fn write_order_in(
+    mut tx: Transaction<'static, Sqlite>,
+    writes: &[OrderWrite],
+    check_versions: bool,
+    meta: &ChangeMeta,
+) -> StoreResult<Option<PlacedOrder>> {
+    let created_at = Utc::now();
+    let order_id = insert_order(&mut tx, meta, created_at).await?;
+    let mut placed = Vec::with_capacity(writes.len());
+    for write in writes {
+        let id = write.line.product_id;
+        let expected = check_versions.then_some(write.read_version);
+        let Some(product) = set_stock(&mut tx, id, write.stock.get(), expected).await? else {
+            // Dropping the transaction rolls back the lines already written.
+            return Ok(None);
+        };
+        let quantity = write.line.quantity.get();
+        let movement_id =
+            insert_movement(&mut tx, &product, -quantity, meta, Some(order_id)).await?;
+        placed.push(PlacedOrderLine::new(&product, quantity, movement_id));
+    }
+    tx.commit().await?;
+    Ok(Some(PlacedOrder::new(order_id, placed, created_at)))
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> Backend {
@@ -361,21 +456,7 @@ impl Store for SqliteStore {
         meta: &ChangeMeta,
     ) -> StoreResult<Option<Change>> {
         let mut tx = self.begin_write().await?;
-        let row: Option<ProductRow> = sqlx::query_as(concat!(
-            "UPDATE products SET stock = ?1, version = version + 1, updated_at = ?2 \
-             WHERE id = ?3 AND (?4 IS NULL OR version = ?4) RETURNING ",
-            product_columns!()
-        ))
-        .bind(stock.get())
-        .bind(Utc::now())
-        .bind(id)
-        .bind(expected_version)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(product) = row.map(Product::from) else {
-            current_stock(&mut tx, id)
-                .await?
-                .ok_or(StockError::ProductNotFound(id))?;
+        let Some(product) = set_stock(&mut tx, id, stock.get(), expected_version).await? else {
             return Ok(None);
         };
         let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
@@ -396,25 +477,10 @@ impl Store for SqliteStore {
         // BEGIN IMMEDIATE takes SQLite's write lock, for the whole database: the row is locked
         // from the read to the commit because everything is.
         let mut tx = self.begin_write().await?;
-        let level: Option<(i64, i64)> =
-            sqlx::query_as("SELECT stock, version FROM products WHERE id = ?1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (stock, version) = level.ok_or(StockError::ProductNotFound(id))?;
+        let level = level_in(&mut tx, id).await?;
         race_point.reached().await;
-        let (after, delta) = change.apply(id, StockLevel { stock, version })?;
-        let row: ProductRow = sqlx::query_as(concat!(
-            "UPDATE products SET stock = ?1, version = version + 1, updated_at = ?2 \
-             WHERE id = ?3 RETURNING ",
-            product_columns!()
-        ))
-        .bind(after.stock)
-        .bind(Utc::now())
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let product = Product::from(row);
+        let (after, delta) = change.apply(id, level)?;
+        let product = overwrite_stock(&mut tx, id, after.stock).await?;
         let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
         tx.commit().await?;
         Ok(Change {
@@ -436,7 +502,7 @@ impl Store for SqliteStore {
         self.change_locked(id, change, race_point, meta).await
     }
 
-    async fn place_order(
+    async fn place_order_atomic(
         &self,
         lines: &OrderLines,
         lock_order: LockOrder,
@@ -445,12 +511,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<PlacedOrder> {
         let mut tx = self.begin_write().await?;
         let created_at = Utc::now();
-        let order_id = sqlx::query("INSERT INTO orders (request_id, created_at) VALUES (?1, ?2)")
-            .bind(meta.request_id.as_deref())
-            .bind(created_at)
-            .execute(&mut *tx)
-            .await?
-            .last_insert_rowid();
+        let order_id = insert_order(&mut tx, meta, created_at).await?;
         let mut placed = Vec::with_capacity(lines.lines().len());
         let mut shortages = Vec::new();
         // Lines arrive merged. BEGIN IMMEDIATE already holds the whole database, so on SQLite
@@ -488,25 +549,66 @@ impl Store for SqliteStore {
                 Some(order_id),
             )
             .await?;
-            placed.push(PlacedOrderLine {
-                product_id: product.id,
-                quantity: line.quantity.get(),
-                stock: product.stock,
-                version: product.version,
+            placed.push(PlacedOrderLine::new(
+                &product,
+                line.quantity.get(),
                 movement_id,
-            });
+            ));
         }
         if !shortages.is_empty() {
             // Dropping the transaction rolls back every line already withdrawn.
             return Err(StockError::InsufficientStock(shortages).into());
         }
         tx.commit().await?;
-        placed.sort_by_key(|line| line.product_id);
-        Ok(PlacedOrder {
-            id: order_id,
-            lines: placed,
-            created_at,
-        })
+        Ok(PlacedOrder::new(order_id, placed, created_at))
+    }
+
+    async fn place_order_locked(
+        &self,
+        lines: &OrderLines,
+        lock_order: LockOrder,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> StoreResult<PlacedOrder> {
+        // BEGIN IMMEDIATE holds the whole database from the first read to the commit, so every
+        // row is locked before it is read, in whatever order the lines come.
+        let mut tx = self.begin_write().await?;
+        let mut reads = Vec::with_capacity(lines.lines().len());
+        for line in lines.in_lock_order(lock_order) {
+            reads.push((line, level_in(&mut tx, line.product_id).await?));
+            if reads.len() == 1 {
+                race_point.reached().await;
+            }
+        }
+        let writes = withdraw_all(&reads)?;
+        // Without a version check every write lands: `None` cannot come back.
+        write_order_in(tx, &writes, false, meta)
+            .await?
+            .ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    async fn place_order_in_transaction(
+        &self,
+        lines: &OrderLines,
+        lock_order: LockOrder,
+        _isolation: Isolation,
+        race_point: &dyn RacePoint,
+        meta: &ChangeMeta,
+    ) -> StoreResult<PlacedOrder> {
+        // As for one product: SQLite is always serializable, and this needs the single writer
+        // from its first read to its commit.
+        self.place_order_locked(lines, lock_order, race_point, meta)
+            .await
+    }
+
+    async fn write_order(
+        &self,
+        writes: &[OrderWrite],
+        check_versions: bool,
+        meta: &ChangeMeta,
+    ) -> StoreResult<Option<PlacedOrder>> {
+        let tx = self.begin_write().await?;
+        write_order_in(tx, writes, check_versions, meta).await
     }
 
     async fn list_movements(

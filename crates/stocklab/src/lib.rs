@@ -77,7 +77,8 @@ impl Application {
                 url: stocklab_store::redact_password(&args.database_url),
                 source,
             })?;
-        let inventory = Inventory::new(store, defaults, lab);
+        let lock_timeout = args.store_options().lock_timeout;
+        let inventory = Inventory::new(store, defaults, lab, lock_timeout);
         let demo_products_added = if args.demo_data() {
             inventory
                 .seed_demo_data_if_empty()

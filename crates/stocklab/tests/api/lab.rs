@@ -18,7 +18,6 @@ backend_tests!(
     atomic_loses_nothing,
     lab_options_are_refused_without_lab_mode,
     out_of_range_lab_values_are_invalid,
-    orders_refuse_strategies_they_do_not_implement,
     orders_locking_in_request_order_deadlock_and_get_a_clear_409,
     orders_locking_in_ascending_order_never_deadlock,
     lock_order_is_for_orders_in_lab_mode_only,
@@ -191,34 +190,6 @@ async fn out_of_range_lab_values_are_invalid(app: TestApp) {
     assert_eq!(app.stock_of(id).await, 10);
 }
 
-async fn orders_refuse_strategies_they_do_not_implement(app: TestApp) {
-    let id = app.create_product("ORDER-1", 10).await;
-    let order = app
-        .post(
-            "/api/orders?strategy=pessimistic",
-            json!({"lines": [{"product_id": id, "quantity": 1}]}),
-        )
-        .await;
-    order.assert_error(422, "strategy_not_supported");
-    assert_eq!(app.stock_of(id).await, 10);
-
-    // A server whose default strategy orders do not support still takes orders that name
-    // none: they run under atomic.
-    let mutex_server = TestApp::spawn_with(app.backend, |args| {
-        args.strategy = stocklab_domain::Strategy::Mutex
-    })
-    .await;
-    let other = mutex_server.create_product("ORDER-2", 10).await;
-    let placed = mutex_server
-        .post(
-            "/api/orders",
-            json!({"lines": [{"product_id": other, "quantity": 1}]}),
-        )
-        .await;
-    placed.assert_status(201);
-    assert_eq!(placed.header("x-stocklab-strategy"), Some("atomic"));
-}
-
 /// Two stock-takes that both saw version 0 of a stock of 10 (one counted 3, the other 4),
 /// meeting at the race point.
 async fn count_race(app: &TestApp, sku: &str, query: &str) -> [Reply; 2] {
@@ -378,9 +349,10 @@ async fn a_lab_reset_is_refused_without_lab_mode_or_with_bad_values(app: TestApp
     assert_eq!(app.stock_of(id).await, 5, "nothing was reset");
 }
 
-/// For each safe strategy: 100 concurrent withdrawals and receipts (seeded, so reproducible)
-/// over three products. Each product's stock must end at its initial stock plus exactly the
-/// deltas that were acknowledged, every refusal must be a clean 409, and the audit must agree.
+/// For each safe strategy: 100 concurrent changes (seeded, so reproducible) over three
+/// products: withdrawals, receipts and two-line orders. Each product's stock must end at its
+/// initial stock plus exactly the acknowledged changes, every refusal must be a clean 409, and
+/// the audit must agree.
 async fn a_hundred_mixed_changes_keep_the_books_under_every_safe_strategy(app: TestApp) {
     use rand::{Rng, SeedableRng};
 
@@ -392,6 +364,7 @@ async fn a_hundred_mixed_changes_keep_the_books_under_every_safe_strategy(app: T
         "strategy=pessimistic",
         "strategy=optimistic",
         "strategy=atomic",
+        "strategy=transaction&isolation=serializable",
     ]
     .into_iter()
     .enumerate()
@@ -402,25 +375,43 @@ async fn a_hundred_mixed_changes_keep_the_books_under_every_safe_strategy(app: T
             app.create_product(&format!("MIX-{seed}-C"), INITIAL).await,
         ];
         let mut rng = rand::rngs::SmallRng::seed_from_u64(seed as u64);
-        let changes: Vec<(i64, i64)> = (0..100)
+        // Each change as the (product, delta) pairs it applies when acknowledged.
+        let changes: Vec<Vec<(i64, i64)>> = (0..100)
             .map(|_| {
-                let delta = if rng.random_bool(0.6) {
-                    -rng.random_range(1..=4)
+                let mut product = || ids[rng.random_range(0..ids.len())];
+                let (first, second) = (product(), product());
+                if rng.random_bool(0.2) {
+                    vec![
+                        (first, -rng.random_range(1..=3)),
+                        (second, -rng.random_range(1..=3)),
+                    ]
+                } else if rng.random_bool(0.6) {
+                    vec![(first, -rng.random_range(1..=4))]
                 } else {
-                    rng.random_range(1..=4)
-                };
-                (ids[rng.random_range(0..ids.len())], delta)
+                    vec![(first, rng.random_range(1..=4))]
+                }
             })
             .collect();
-        let paths: Vec<String> = changes
+        let requests: Vec<(String, Value)> = changes
             .iter()
-            .map(|(id, _)| format!("/api/products/{id}/adjust?{query}"))
+            .map(|change| match change.as_slice() {
+                [(id, delta)] => (
+                    format!("/api/products/{id}/adjust?{query}"),
+                    json!({"delta": delta}),
+                ),
+                lines => (
+                    format!("/api/orders?{query}"),
+                    json!({"lines": lines
+                        .iter()
+                        .map(|(id, delta)| json!({"product_id": id, "quantity": -delta}))
+                        .collect::<Vec<_>>()}),
+                ),
+            })
             .collect();
         let replies = futures::future::join_all(
-            paths
+            requests
                 .iter()
-                .zip(&changes)
-                .map(|(path, (_, delta))| app.post(path, json!({"delta": delta}))),
+                .map(|(path, body)| app.post(path, body.clone())),
         )
         .await;
 
@@ -428,8 +419,10 @@ async fn a_hundred_mixed_changes_keep_the_books_under_every_safe_strategy(app: T
             let acknowledged: i64 = changes
                 .iter()
                 .zip(&replies)
-                .filter(|((product, _), reply)| *product == id && reply.status == 200)
-                .map(|((_, delta), _)| delta)
+                .filter(|(_, reply)| reply.status == 200 || reply.status == 201)
+                .flat_map(|(change, _)| change.iter())
+                .filter(|(product, _)| *product == id)
+                .map(|(_, delta)| delta)
                 .sum();
             assert_eq!(
                 app.stock_of(id).await,
@@ -437,11 +430,15 @@ async fn a_hundred_mixed_changes_keep_the_books_under_every_safe_strategy(app: T
                 "{query}: product {id}"
             );
         }
-        for reply in replies.iter().filter(|r| r.status != 200) {
+        for reply in replies
+            .iter()
+            .filter(|r| r.status != 200 && r.status != 201)
+        {
             let code = reply.json["error"]["code"].as_str().unwrap_or_default();
             assert!(
                 reply.status == 409
-                    && ["insufficient_stock", "conflict", "lock_timeout"].contains(&code),
+                    && ["insufficient_stock", "conflict", "lock_timeout", "deadlock"]
+                        .contains(&code),
                 "{query}: unexpected reply {reply:?}"
             );
         }

@@ -12,6 +12,7 @@ mod docs;
 mod health;
 mod instances;
 mod lab;
+mod order_strategies;
 mod orders;
 mod products;
 mod stock;
