@@ -45,7 +45,7 @@ pub enum ServiceError {
     #[error("the product kept changing: gave up after {retries} optimistic retries")]
     Conflict { retries: u32 },
     /// An in-process lock or permit was not free within the lock timeout.
-    #[error("waited {waited:?} for an in-process lock, longer than the lock timeout")]
+    #[error("waited {} ms for an in-process lock: the lock timeout", waited.as_millis())]
     LockTimeout { waited: std::time::Duration },
     #[error("{0}")]
     Internal(String),
