@@ -49,7 +49,7 @@ async fn sim(args: &stocklab_sim::SimArgs) -> ExitCode {
                 std::future::pending::<()>().await;
             }
         },
-        |result| println!("\n{}", report::strategy_block(result)),
+        |result| print!("\n{}", report::strategy_block(result)),
     )
     .await;
     let written = experiment.and_then(|experiment| {

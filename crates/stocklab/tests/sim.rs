@@ -1,0 +1,391 @@
+//! `stocklab sim` run as a process against `stocklab serve` run as a process, the way a user
+//! runs them: the simulator finds the lost updates of `unsafe` and none under the database
+//! strategies, sets its exit status accordingly, writes histories `stocklab check` accepts, and
+//! says clearly when it cannot run.
+//!
+//! Every experiment runs on SQLite, and on MariaDB/MySQL too when `STOCKLAB_TEST_MYSQL_URL`
+//! names a server (a database is created for the test and dropped afterwards; an unreachable
+//! server fails the test rather than skipping it).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_stocklab");
+const MYSQL_URL_VAR: &str = "STOCKLAB_TEST_MYSQL_URL";
+
+/// A `stocklab serve` process on a free port, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(database_url: &str, extra: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--addr", "127.0.0.1:0", "--no-demo-data"])
+            .args(["--database-url", database_url])
+            .args(extra)
+            .env_clear()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("stocklab serve starts");
+        // The pipe is read to its end on a thread of its own, so the server never writes to a
+        // closed pipe (which would stop it) nor blocks on a full one.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        let url = receiver
+            .iter()
+            .find_map(|line| {
+                line.split_once("serving on ")
+                    .and_then(|(_, rest)| rest.split_whitespace().next())
+                    .map(str::to_owned)
+            })
+            .expect("stocklab serve prints the URL it serves on");
+        Self { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn stocklab(args: &[&str], dir: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .output()
+        .expect("stocklab runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The experiment options every strategy test shares: eight clients, mostly on one hot
+/// product, with a race window wide enough that unsafe read-modify-writes overlap.
+const HOT_RACE: &[&str] = &[
+    "--clients",
+    "8",
+    "--hot",
+    "0.9",
+    "--race-window-ms",
+    "10",
+    "--mix",
+    "withdraw=1,receive=1",
+    "--seed",
+    "7",
+    "--quiet",
+];
+
+/// The anomaly kinds of each strategy in `--json`'s result, in the order they ran.
+fn anomaly_kinds(result: &Value) -> Vec<(String, Vec<String>)> {
+    result["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            let kinds = r["check"]["anomalies"]
+                .as_array()
+                .expect("anomalies")
+                .iter()
+                .map(|a| a["kind"].as_str().expect("a kind").to_owned())
+                .collect();
+            (r["label"].as_str().expect("a label").to_owned(), kinds)
+        })
+        .collect()
+}
+
+/// `unsafe` loses updates and the database strategies lose none, on the database at `url`.
+fn strategies_compared(database_url: &str) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = Server::start(database_url, &[]);
+
+    let unsafe_run = stocklab(
+        &[
+            &[
+                "sim",
+                "--url",
+                &server.url,
+                "--strategy",
+                "unsafe",
+                "--ops",
+                "200",
+            ],
+            HOT_RACE,
+            &["--expect-consistent", "--history", "unsafe.jsonl"],
+        ]
+        .concat(),
+        dir.path(),
+    );
+    assert_eq!(
+        unsafe_run.status.code(),
+        Some(1),
+        "anomalies under unsafe fail --expect-consistent:\n{}{}",
+        text(&unsafe_run.stdout),
+        text(&unsafe_run.stderr)
+    );
+    let report = text(&unsafe_run.stdout);
+    assert!(
+        report.contains("verdict: anomalies under unsafe"),
+        "{report}"
+    );
+
+    let safe_run = stocklab(
+        &[
+            &[
+                "sim",
+                "--url",
+                &server.url,
+                "--strategy",
+                "atomic,pessimistic,optimistic",
+                "--ops",
+                "100",
+            ],
+            HOT_RACE,
+            &["--expect-consistent", "--json", "safe.json"],
+        ]
+        .concat(),
+        dir.path(),
+    );
+    let report = text(&safe_run.stdout);
+    assert_eq!(
+        safe_run.status.code(),
+        Some(0),
+        "{report}{}",
+        text(&safe_run.stderr)
+    );
+    let result: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("safe.json")).expect("--json was written"),
+    )
+    .expect("--json is JSON");
+    let kinds = anomaly_kinds(&result);
+    assert_eq!(
+        kinds,
+        vec![
+            ("atomic".to_owned(), vec![]),
+            ("pessimistic".to_owned(), vec![]),
+            ("optimistic".to_owned(), vec![]),
+        ],
+        "{report}"
+    );
+    for r in result["results"].as_array().expect("results") {
+        assert_eq!(r["summary"]["operations"], 100, "{r}");
+        assert!(
+            r["summary"]["latency_ms"]["p99"].as_f64() > Some(0.0),
+            "{r}"
+        );
+    }
+    assert!(
+        report.contains("strategy") && report.contains("anomalies"),
+        "the comparison table: {report}"
+    );
+
+    // The unsafe history is JSON Lines that `stocklab check` reads and finds the same in.
+    let history =
+        std::fs::read_to_string(dir.path().join("unsafe.jsonl")).expect("--history was written");
+    let lines: Vec<Value> = history
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.first().map(|l| &l["type"]), Some(&"start".into()));
+    assert_eq!(lines.last().map(|l| &l["type"]), Some(&"end".into()));
+    assert_eq!(lines.len(), 202, "start, 200 operations, end");
+    let check = stocklab(&["check", "unsafe.jsonl"], dir.path());
+    let checked = text(&check.stdout);
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "{checked}{}",
+        text(&check.stderr)
+    );
+    assert!(
+        ["lost_update", "conservation", "ledger_mismatch"]
+            .iter()
+            .any(|kind| checked.contains(kind)),
+        "a lost update shows: {checked}"
+    );
+}
+
+#[test]
+fn on_sqlite_unsafe_loses_updates_and_database_strategies_do_not() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    strategies_compared(&format!("sqlite://{}", dir.path().join("sim.db").display()));
+}
+
+#[test]
+fn on_mysql_unsafe_loses_updates_and_database_strategies_do_not() {
+    let Some(database) = MysqlDatabase::create() else {
+        return;
+    };
+    strategies_compared(&database.url);
+}
+
+#[test]
+fn an_unreachable_url_is_a_clear_error_before_any_load() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let url = format!("http://{}", free.local_addr().expect("its address"));
+    drop(free);
+    let output = stocklab(&["sim", "--url", &url, "--quiet"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!("no stocklab service answers at {url}"))
+            && stderr.contains("stocklab serve"),
+        "it says what is wrong and how to start a service: {stderr}"
+    );
+    assert!(!text(&output.stdout).contains("=="), "no load was run");
+}
+
+#[test]
+fn a_service_without_lab_mode_is_a_clear_error_before_any_load() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = format!("sqlite://{}", dir.path().join("sim.db").display());
+    let server = Server::start(&db, &["--no-lab"]);
+    let output = stocklab(&["sim", "--url", &server.url, "--quiet"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("not in lab mode")
+            && stderr.contains("--lab")
+            && stderr.contains("--no-reset"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sim_help_explains_every_option() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let output = stocklab(&["sim", "--help"], dir.path());
+    assert!(output.status.success());
+    let help = text(&output.stdout);
+    for option in [
+        "--url",
+        "--products",
+        "--initial-stock",
+        "--no-reset",
+        "--clients",
+        "--ops",
+        "--duration",
+        "--mix",
+        "--hot",
+        "--zipf",
+        "--strategy",
+        "--permits",
+        "--isolation",
+        "--race-window-ms",
+        "--seed",
+        "--rate",
+        "--ramp-up",
+        "--timeout",
+        "--json",
+        "--history",
+        "--quiet",
+        "--expect-consistent",
+        "Exit status",
+    ] {
+        assert!(
+            help.contains(option),
+            "`sim --help` mentions {option}:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn bad_options_are_usage_errors_that_name_the_problem() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (args, expected) in [
+        (&["--mix", "sell=3"][..], "unknown operation kind \"sell\""),
+        (&["--strategy", "yolo"], "yolo"),
+        (&["--hot", "1.5"], "share from 0 to 1"),
+        (&["--url", "https://127.0.0.1:1"], "only http://"),
+        (&["--ops", "10", "--duration", "1s"], "cannot be used with"),
+    ] {
+        let output = stocklab(&[&["sim"], args].concat(), dir.path());
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+/// A database created on the server `STOCKLAB_TEST_MYSQL_URL` names, dropped when the test ends.
+/// `None` (with a note) when the variable is not set; a panic when it is and the server does
+/// not answer.
+struct MysqlDatabase {
+    url: String,
+    server_url: String,
+    name: String,
+}
+
+impl MysqlDatabase {
+    fn create() -> Option<Self> {
+        let Ok(server_url) = std::env::var(MYSQL_URL_VAR) else {
+            eprintln!(
+                "not run on MySQL: set {MYSQL_URL_VAR}=mysql://root@127.0.0.1:3306/test to run it"
+            );
+            return None;
+        };
+        let name = format!("stocklab_t_{}", uuid::Uuid::new_v4().simple());
+        mysql_execute(&server_url, &format!("CREATE DATABASE `{name}`")).unwrap_or_else(|error| {
+            panic!("{MYSQL_URL_VAR}={server_url} is set but the server cannot be reached: {error}")
+        });
+        Some(Self {
+            url: with_database(&server_url, &name),
+            server_url,
+            name,
+        })
+    }
+}
+
+impl Drop for MysqlDatabase {
+    fn drop(&mut self) {
+        let statement = format!("DROP DATABASE IF EXISTS `{}`", self.name);
+        if let Err(error) = mysql_execute(&self.server_url, &statement) {
+            eprintln!("could not drop the test database {}: {error}", self.name);
+        }
+    }
+}
+
+fn mysql_execute(server_url: &str, statement: &str) -> Result<(), sqlx::Error> {
+    use sqlx::{Connection, Executor};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let mut admin = sqlx::MySqlConnection::connect(server_url).await?;
+        admin
+            .execute(sqlx::AssertSqlSafe(statement.to_owned()))
+            .await
+            .map(|_| ())
+    })
+}
+
+/// `mysql://user@host:port/db?params` with the database replaced by `database`.
+fn with_database(server_url: &str, database: &str) -> String {
+    let (base, query) = match server_url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (server_url, None),
+    };
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let root = base[authority_end..]
+        .find('/')
+        .map_or(base, |i| &base[..authority_end + i]);
+    match query {
+        Some(query) => format!("{root}/{database}?{query}"),
+        None => format!("{root}/{database}"),
+    }
+}
