@@ -389,3 +389,51 @@ fn with_database(server_url: &str, database: &str) -> String {
         None => format!("{root}/{database}"),
     }
 }
+
+#[test]
+fn at_a_fixed_rate_the_offered_and_achieved_rates_are_both_reported() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = format!("sqlite://{}", dir.path().join("sim.db").display());
+    let server = Server::start(&db, &[]);
+    let output = stocklab(
+        &[
+            "sim",
+            "--url",
+            &server.url,
+            "--strategy",
+            "atomic",
+            "--rate",
+            "200",
+            "--duration",
+            "1s",
+            "--clients",
+            "4",
+            "--mix",
+            "withdraw=1,read=1",
+            "--quiet",
+            "--json",
+            "rate.json",
+        ],
+        dir.path(),
+    );
+    let report = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{report}{}",
+        text(&output.stderr)
+    );
+    assert!(report.contains("offered 200/s"), "{report}");
+    let result: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("rate.json")).expect("--json was written"),
+    )
+    .expect("--json is JSON");
+    let summary = &result["results"][0]["summary"];
+    assert_eq!(summary["offered_rate"], 200.0);
+    let operations = summary["operations"].as_u64().expect("operations");
+    assert!(
+        (180..=220).contains(&operations),
+        "about 200 operations were due in one second: {summary}"
+    );
+    assert!(summary["throughput"].as_f64() > Some(150.0), "{summary}");
+}
