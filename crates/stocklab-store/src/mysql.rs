@@ -436,6 +436,10 @@ impl Store for MySqlStore {
         delta: Delta,
         meta: &ChangeMeta,
     ) -> StoreResult<Change> {
+        // The row lock taken by the UPDATE is held until the commit, and on a hot product every
+        // other change queues behind it: so between the two, only one more round trip, the
+        // ledger row copied from the row as the UPDATE left it. The product is read back from
+        // that ledger row after the commit, outside the lock.
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE products SET stock = stock + ?, version = version + 1, updated_at = ? \
@@ -449,18 +453,40 @@ impl Store for MySqlStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let product = product_in(&mut tx, id).await?;
-        let product = match product {
-            Some(product) if updated == 1 => product,
-            other => {
-                let stock = other.map(|p| p.stock);
-                return Err(StockError::refused(id, stock, delta).into());
-            }
-        };
-        let movement_id = insert_movement(&mut tx, &product, delta.get(), meta, None).await?;
+        if updated == 0 {
+            let stock = match plain_level(&mut tx, id).await {
+                Ok(level) => Some(level.stock),
+                Err(StoreError::Rejected(StockError::ProductNotFound(_))) => None,
+                Err(error) => return Err(error),
+            };
+            return Err(StockError::refused(id, stock, delta).into());
+        }
+        let movement_id = sqlx::query(
+            "INSERT INTO movements \
+             (product_id, delta, stock_after, version, reason, request_id, order_id, created_at) \
+             SELECT id, ?, stock, version, ?, ?, NULL, updated_at FROM products WHERE id = ?",
+        )
+        .bind(delta.get())
+        .bind(meta.reason.as_ref().map(|r| r.as_str()))
+        .bind(meta.request_id.as_deref())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_id();
+        let movement_id = inserted_id(movement_id)?;
         tx.commit().await?;
+        let row: Option<ProductRow> = sqlx::query_as(
+            "SELECT p.id, p.sku, p.name, m.stock_after AS stock, m.version, \
+             m.created_at AS updated_at \
+             FROM movements m JOIN products p ON p.id = m.product_id WHERE m.id = ?",
+        )
+        .bind(movement_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        // Only a delete right after the commit (which takes the ledger with it) leaves no row.
+        let row = row.ok_or(StockError::ProductNotFound(id))?;
         Ok(Change {
-            product,
+            product: row.into(),
             movement_id,
         })
     }
