@@ -8,6 +8,8 @@
 //! - `by_product`: the history split into one timeline per product, which every check works on.
 //! - `versions`, `conservation`, `oversell`, `reads`, `audit`: one check each (see their module
 //!   docs).
+//! - `overwrites`: the part of `versions` that finds a change which did not build on the version
+//!   it replaced (a lost update even when every version is unique).
 //! - `linearizability`: the optional search for an order of the operations that explains every
 //!   result, product by product, within a time limit.
 //! - `check`: [`check`] runs them all; [`report`] is what it returns.
@@ -19,6 +21,7 @@ mod conservation;
 pub mod history;
 mod linearizability;
 mod oversell;
+mod overwrites;
 mod read;
 mod reads;
 pub mod report;

@@ -95,8 +95,8 @@ pub(crate) fn count(n: usize) -> i64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnomalyKind {
-    /// Two acknowledged changes report the same version, or fewer changes were kept than
-    /// acknowledged.
+    /// Two acknowledged changes report the same version, a change's result does not follow from
+    /// the version it replaced, or fewer changes were kept than acknowledged.
     LostUpdate,
     /// More units were withdrawn successfully than were ever available.
     Oversell,

@@ -2,16 +2,23 @@
 //! report find lost updates directly.
 //!
 //! - Two acknowledged changes that report the same version: one overwrote the other
-//!   (`lost_update`). This is the signature of a read-modify-write without a lock.
+//!   (`lost_update`). This is the signature of a read-modify-write that also writes the version
+//!   it computed.
+//! - A change whose result does not follow from the state of the version before the one it made
+//!   wrote over the change that made that version (`lost_update`, see `overwrites`). This is the
+//!   signature of a read-modify-write whose statement bumps the version itself, so that the
+//!   versions stay unique.
 //! - A version between the start and the highest reported one that no acknowledged change reports
 //!   must have come from an unknown change invoked before the change that reports the next version
 //!   completed; when there are not enough of those, the history has changes it does not show
 //!   (`version_gap`).
 //! - The final version must lie between the start version plus the acknowledged changes and that
-//!   plus the unknown ones: below, changes were lost (beyond the duplicates already reported);
-//!   above, something the history does not show changed the product.
+//!   plus the unknown ones: below, changes were lost (beyond the lost updates already reported,
+//!   each counted as one lost change, so that one loss is not reported twice); above, something
+//!   the history does not show changed the product.
 
 use crate::by_product::{ProductHistory, Seen, Step};
+use crate::overwrites;
 use crate::report::{Anomaly, AnomalyKind, count};
 
 pub(crate) fn check(history: &ProductHistory, anomalies: &mut Vec<Anomaly>) {
@@ -61,19 +68,28 @@ pub(crate) fn check(history: &ProductHistory, anomalies: &mut Vec<Anomaly>) {
         }
     }
 
+    let overwrites = overwrites::check(history);
+    let lost_by_overwrites = overwrites.len();
+    anomalies.extend(overwrites);
+
     if let Some(gap) = unexplained_gap(start_version, &acknowledged, &unknown_invokes) {
         anomalies.push(gap.anomaly(product, start_version));
     }
 
     if let Some(end) = history.end {
-        let least = start_version + count(acknowledged.len() - lost_by_duplicates);
+        let reported_lost = lost_by_duplicates + lost_by_overwrites;
+        let least = start_version + count(acknowledged.len().saturating_sub(reported_lost));
         let most = start_version + count(acknowledged.len() + unknown_invokes.len());
         let message = if end.version < least {
+            let less_lost = match reported_lost {
+                0 => String::new(),
+                n => format!(", less {n} already reported lost,"),
+            };
             Some((
                 AnomalyKind::LostUpdate,
                 format!(
                     "final version {}, but the {} acknowledged changes from version \
-                     {start_version} reach at least {least}",
+                     {start_version}{less_lost} reach at least {least}",
                     end.version,
                     acknowledged.len()
                 ),
@@ -93,13 +109,15 @@ pub(crate) fn check(history: &ProductHistory, anomalies: &mut Vec<Anomaly>) {
             None
         };
         if let Some((kind, message)) = message {
-            anomalies.push(
-                Anomaly::new(kind, product, message)
-                    .value("final_version", end.version)
-                    .value("start_version", start_version)
-                    .value("acknowledged_changes", count(acknowledged.len()))
-                    .value("unknown_changes", count(unknown_invokes.len())),
-            );
+            let mut anomaly = Anomaly::new(kind, product, message)
+                .value("final_version", end.version)
+                .value("start_version", start_version)
+                .value("acknowledged_changes", count(acknowledged.len()))
+                .value("unknown_changes", count(unknown_invokes.len()));
+            if kind == AnomalyKind::LostUpdate {
+                anomaly = anomaly.value("lost_updates_reported", count(reported_lost));
+            }
+            anomalies.push(anomaly);
         }
     }
 }
