@@ -13,8 +13,10 @@
 //! - [`error`]: `StoreError`, and the one place that classifies a database error (unavailable,
 //!   lock timeout, deadlock, constraint).
 //! - [`rows`]: row types shared by both backends and their conversion into domain records.
+//! - [`batch`]: the in-memory planning of a batch of adjustments, shared by the group commits.
 //! - [`sqlite`], [`mysql`]: the backends.
 
+mod batch;
 pub mod error;
 pub mod mysql;
 mod rows;

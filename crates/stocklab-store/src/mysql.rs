@@ -23,6 +23,8 @@ use stocklab_domain::{
     ProductId, ProductName, Quantity, Shortage, StockChange, StockError, StockLevel, withdraw_all,
 };
 
+mod combine;
+
 use crate::error::is_unique_violation;
 use crate::rows::{self, MovementRow, ProductRow, movement_columns, product_columns};
 use crate::{Backend, RacePoint, Store, StoreError, StoreOptions, StoreResult};
@@ -31,6 +33,8 @@ use crate::{Backend, RacePoint, Store, StoreError, StoreOptions, StoreResult};
 #[derive(Debug, Clone)]
 pub struct MySqlStore {
     pool: MySqlPool,
+    /// Atomic adjustments of a product that another one of it is in flight for, batched.
+    combiner: combine::Combiner,
 }
 
 impl MySqlStore {
@@ -58,7 +62,8 @@ impl MySqlStore {
             .connect_with(connect_options)
             .await?;
         sqlx::migrate!("./migrations/mysql").run(&pool).await?;
-        Ok(Self { pool })
+        let combiner = combine::Combiner::new(pool.clone(), options.acquire_timeout);
+        Ok(Self { pool, combiner })
     }
 }
 
@@ -175,6 +180,70 @@ async fn write_change(
     tx.commit().await?;
     Ok(Change {
         product,
+        movement_id,
+    })
+}
+
+/// One adjustment in a transaction of its own, one conditional `UPDATE`: what an adjustment of a
+/// product that nothing else is changing runs, and what a failed batch falls back to
+/// ([`combine`]).
+async fn adjust_one(
+    pool: &MySqlPool,
+    id: ProductId,
+    delta: Delta,
+    meta: &ChangeMeta,
+) -> StoreResult<Change> {
+    // The row lock taken by the UPDATE is held until the commit, and every other change of the
+    // product (another instance's too) queues behind it: so between the two, only one more
+    // round trip, the ledger row copied from the row as the UPDATE left it. The product is read back from
+    // that ledger row after the commit, outside the lock.
+    let mut tx = pool.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE products SET stock = stock + ?, version = version + 1, updated_at = ? \
+             WHERE id = ? AND stock + ? BETWEEN 0 AND ?",
+    )
+    .bind(delta.get())
+    .bind(Utc::now())
+    .bind(id)
+    .bind(delta.get())
+    .bind(MAX_QUANTITY)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        let stock = match plain_level(&mut tx, id).await {
+            Ok(level) => Some(level.stock),
+            Err(StoreError::Rejected(StockError::ProductNotFound(_))) => None,
+            Err(error) => return Err(error),
+        };
+        return Err(StockError::refused(id, stock, delta).into());
+    }
+    let movement_id = sqlx::query(
+        "INSERT INTO movements \
+             (product_id, delta, stock_after, version, reason, request_id, order_id, created_at) \
+             SELECT id, ?, stock, version, ?, ?, NULL, updated_at FROM products WHERE id = ?",
+    )
+    .bind(delta.get())
+    .bind(meta.reason.as_ref().map(|r| r.as_str()))
+    .bind(meta.request_id.as_deref())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .last_insert_id();
+    let movement_id = inserted_id(movement_id)?;
+    tx.commit().await?;
+    let row: Option<ProductRow> = sqlx::query_as(
+        "SELECT p.id, p.sku, p.name, m.stock_after AS stock, m.version, \
+             m.created_at AS updated_at \
+             FROM movements m JOIN products p ON p.id = m.product_id WHERE m.id = ?",
+    )
+    .bind(movement_id)
+    .fetch_optional(pool)
+    .await?;
+    // Only a delete right after the commit (which takes the ledger with it) leaves no row.
+    let row = row.ok_or(StockError::ProductNotFound(id))?;
+    Ok(Change {
+        product: row.into(),
         movement_id,
     })
 }
@@ -436,59 +505,7 @@ impl Store for MySqlStore {
         delta: Delta,
         meta: &ChangeMeta,
     ) -> StoreResult<Change> {
-        // The row lock taken by the UPDATE is held until the commit, and on a hot product every
-        // other change queues behind it: so between the two, only one more round trip, the
-        // ledger row copied from the row as the UPDATE left it. The product is read back from
-        // that ledger row after the commit, outside the lock.
-        let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE products SET stock = stock + ?, version = version + 1, updated_at = ? \
-             WHERE id = ? AND stock + ? BETWEEN 0 AND ?",
-        )
-        .bind(delta.get())
-        .bind(Utc::now())
-        .bind(id)
-        .bind(delta.get())
-        .bind(MAX_QUANTITY)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            let stock = match plain_level(&mut tx, id).await {
-                Ok(level) => Some(level.stock),
-                Err(StoreError::Rejected(StockError::ProductNotFound(_))) => None,
-                Err(error) => return Err(error),
-            };
-            return Err(StockError::refused(id, stock, delta).into());
-        }
-        let movement_id = sqlx::query(
-            "INSERT INTO movements \
-             (product_id, delta, stock_after, version, reason, request_id, order_id, created_at) \
-             SELECT id, ?, stock, version, ?, ?, NULL, updated_at FROM products WHERE id = ?",
-        )
-        .bind(delta.get())
-        .bind(meta.reason.as_ref().map(|r| r.as_str()))
-        .bind(meta.request_id.as_deref())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_id();
-        let movement_id = inserted_id(movement_id)?;
-        tx.commit().await?;
-        let row: Option<ProductRow> = sqlx::query_as(
-            "SELECT p.id, p.sku, p.name, m.stock_after AS stock, m.version, \
-             m.created_at AS updated_at \
-             FROM movements m JOIN products p ON p.id = m.product_id WHERE m.id = ?",
-        )
-        .bind(movement_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        // Only a delete right after the commit (which takes the ledger with it) leaves no row.
-        let row = row.ok_or(StockError::ProductNotFound(id))?;
-        Ok(Change {
-            product: row.into(),
-            movement_id,
-        })
+        self.combiner.adjust(id, delta, meta).await
     }
 
     async fn read_level(&self, id: ProductId) -> StoreResult<StockLevel> {

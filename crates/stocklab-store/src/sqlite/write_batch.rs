@@ -9,7 +9,7 @@
 //! 1. `BEGIN IMMEDIATE` takes the database's write lock: nothing else can change a row until
 //!    the commit, in this process or any other.
 //! 2. One `SELECT` reads the stock and version of every product in the batch.
-//! 3. [`plan`] applies each adjustment's condition (`0 <= stock + delta <= MAX_QUANTITY`) in
+//! 3. [`plan`](crate::batch::plan) applies each adjustment's condition (`0 <= stock + delta <= MAX_QUANTITY`) in
 //!    arrival order against the running stock, exactly as one conditional `UPDATE` per
 //!    adjustment would, so repeated products and a hot product need no special case.
 //! 4. One `UPDATE ... FROM json_each(?)` writes every product's final stock and version, and
@@ -31,6 +31,7 @@ use stocklab_domain::{Change, ChangeMeta, Delta, Product, ProductId, StockError,
 use tokio::sync::{mpsc, oneshot};
 
 use super::adjust_one;
+use crate::batch::{Outcome, as_of, plan};
 use crate::rows::{ProductRow, product_columns};
 use crate::{StoreError, StoreResult};
 
@@ -125,39 +126,6 @@ async fn run(writer: SqlitePool, mut queue: mpsc::UnboundedReceiver<Pending>) {
             }
         }
     }
-}
-
-/// What happens to one adjustment of a batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Outcome {
-    /// Applied: the product's stock and version right after this adjustment.
-    Applied(StockLevel),
-    Refused(StockError),
-}
-
-/// Applies each adjustment's condition in order against the running levels, starting from
-/// `current` (products missing from it do not exist). Returns each adjustment's outcome and
-/// the final level of every product that changed.
-pub(super) fn plan(
-    current: &HashMap<ProductId, StockLevel>,
-    adjustments: &[(ProductId, Delta)],
-) -> (Vec<Outcome>, HashMap<ProductId, StockLevel>) {
-    let mut running: HashMap<ProductId, StockLevel> = HashMap::new();
-    let outcomes = adjustments
-        .iter()
-        .map(|&(id, delta)| {
-            let Some(level) = running.get(&id).or_else(|| current.get(&id)).copied() else {
-                return Outcome::Refused(StockError::refused(id, None, delta));
-            };
-            let after = match level.apply(id, delta) {
-                Ok(after) => after,
-                Err(refused) => return Outcome::Refused(refused),
-            };
-            running.insert(id, after);
-            Outcome::Applied(after)
-        })
-        .collect();
-    (outcomes, running)
 }
 
 /// Applies a batch in one transaction; an `Err` means nothing was applied.
@@ -268,111 +236,4 @@ async fn write(
         .map(|(movement_id, product_id, version)| ((product_id, version), movement_id))
         .collect();
     Ok((products, movement_ids))
-}
-
-/// The product as it was right after one adjustment of the batch.
-fn as_of(product: &Product, level: StockLevel, updated_at: DateTime<Utc>) -> Product {
-    Product {
-        stock: level.stock,
-        version: level.version,
-        updated_at,
-        ..product.clone()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use stocklab_domain::{MAX_QUANTITY, Shortage};
-
-    use super::*;
-
-    fn delta(d: i64) -> Delta {
-        Delta::parse(d).expect("a valid delta")
-    }
-
-    #[test]
-    fn repeated_products_see_each_others_changes_in_arrival_order() {
-        let current = HashMap::from([(
-            1,
-            StockLevel {
-                stock: 2,
-                version: 7,
-            },
-        )]);
-        let (outcomes, finals) = plan(&current, &[(1, delta(-1)), (1, delta(-2)), (1, delta(-1))]);
-        assert_eq!(
-            outcomes,
-            vec![
-                Outcome::Applied(StockLevel {
-                    stock: 1,
-                    version: 8
-                }),
-                Outcome::Refused(StockError::InsufficientStock(vec![Shortage {
-                    product_id: 1,
-                    requested: 2,
-                    available: 1,
-                }])),
-                Outcome::Applied(StockLevel {
-                    stock: 0,
-                    version: 9
-                }),
-            ]
-        );
-        assert_eq!(
-            finals,
-            HashMap::from([(
-                1,
-                StockLevel {
-                    stock: 0,
-                    version: 9
-                }
-            )])
-        );
-    }
-
-    #[test]
-    fn unknown_products_and_overflows_are_refused_without_touching_others() {
-        let current = HashMap::from([
-            (
-                1,
-                StockLevel {
-                    stock: MAX_QUANTITY,
-                    version: 0,
-                },
-            ),
-            (
-                2,
-                StockLevel {
-                    stock: 5,
-                    version: 3,
-                },
-            ),
-        ]);
-        let (outcomes, finals) = plan(&current, &[(9, delta(1)), (1, delta(1)), (2, delta(5))]);
-        assert_eq!(
-            outcomes[0],
-            Outcome::Refused(StockError::ProductNotFound(9))
-        );
-        assert!(matches!(
-            outcomes[1],
-            Outcome::Refused(StockError::StockOverflow { product_id: 1, .. })
-        ));
-        assert_eq!(
-            outcomes[2],
-            Outcome::Applied(StockLevel {
-                stock: 10,
-                version: 4
-            })
-        );
-        assert_eq!(
-            finals,
-            HashMap::from([(
-                2,
-                StockLevel {
-                    stock: 10,
-                    version: 4
-                }
-            )])
-        );
-    }
 }

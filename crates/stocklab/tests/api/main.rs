@@ -6,6 +6,7 @@ mod helpers;
 
 mod audit;
 mod bad_input;
+mod combining;
 mod concurrency;
 mod demo;
 mod docs;
