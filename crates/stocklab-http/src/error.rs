@@ -138,6 +138,7 @@ fn service_status(error: &ServiceError) -> StatusCode {
             StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             StoreError::LockTimeout(_) | StoreError::Deadlock(_) => StatusCode::CONFLICT,
             StoreError::Migrate(_)
+            | StoreError::MigrationLockTimeout { .. }
             | StoreError::UnsupportedUrl(_)
             | StoreError::InvalidUrl { .. }
             | StoreError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -70,6 +70,7 @@ impl ServiceError {
             ServiceError::Store(StoreError::Deadlock(_)) => "deadlock",
             ServiceError::Store(
                 StoreError::Migrate(_)
+                | StoreError::MigrationLockTimeout { .. }
                 | StoreError::UnsupportedUrl(_)
                 | StoreError::InvalidUrl { .. }
                 | StoreError::Database(_),

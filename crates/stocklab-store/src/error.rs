@@ -23,6 +23,9 @@ pub enum StoreError {
     Deadlock(#[source] sqlx::Error),
     #[error("the database schema could not be brought up to date: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Another instance kept migrating the same database for longer than we would wait.
+    #[error("another instance held the migration lock for over {seconds} s")]
+    MigrationLockTimeout { seconds: u32 },
     #[error("invalid database url {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
     #[error("unsupported database url {0:?}: expected sqlite://FILE or mysql://USER@HOST/DATABASE")]

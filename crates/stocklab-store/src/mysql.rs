@@ -61,10 +61,50 @@ impl MySqlStore {
             })
             .connect_with(connect_options)
             .await?;
-        sqlx::migrate!("./migrations/mysql").run(&pool).await?;
+        migrate(&pool).await?;
         let combiner = combine::Combiner::new(pool.clone(), options.acquire_timeout);
         Ok(Self { pool, combiner })
     }
+}
+
+/// The lock that instances migrating one database take in turn (a lock name has at most 64
+/// characters).
+macro_rules! migration_lock {
+    () => {
+        "LEFT(CONCAT('stocklab:migrate:', DATABASE()), 64)"
+    };
+}
+
+/// How long an instance waits for another one's migrations to finish.
+const MIGRATION_LOCK_WAIT_SECONDS: u32 = 120;
+
+/// Brings the schema up to date, one instance at a time.
+///
+/// sqlx's migrator takes `GET_LOCK(name, -1)`, meant as "wait forever", but MariaDB answers a
+/// negative timeout at once with NULL when the lock is taken, and sqlx goes on without it: two
+/// instances started together on an empty database then both apply migration 1, and one fails
+/// (a duplicate key in `_sqlx_migrations`, or "partially applied"). So the migrations run under a
+/// lock of our own, with a positive timeout, on the connection that applies them.
+async fn migrate(pool: &MySqlPool) -> StoreResult<()> {
+    let mut connection = pool.acquire().await?;
+    let locked: Option<i64> =
+        sqlx::query_scalar(concat!("SELECT GET_LOCK(", migration_lock!(), ", ?)"))
+            .bind(MIGRATION_LOCK_WAIT_SECONDS)
+            .fetch_one(&mut *connection)
+            .await?;
+    if locked != Some(1) {
+        return Err(StoreError::MigrationLockTimeout {
+            seconds: MIGRATION_LOCK_WAIT_SECONDS,
+        });
+    }
+    let migrated = sqlx::migrate!("./migrations/mysql")
+        .run_direct(None, &mut *connection, false)
+        .await;
+    // If this fails the connection is broken, and its session's locks went with it.
+    let _ = sqlx::query(concat!("SELECT RELEASE_LOCK(", migration_lock!(), ")"))
+        .execute(&mut *connection)
+        .await;
+    Ok(migrated?)
 }
 
 const SELECT_PRODUCT: &str = concat!("SELECT ", product_columns!(), " FROM products WHERE id = ?");

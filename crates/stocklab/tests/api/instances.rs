@@ -26,7 +26,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Reply, TestApp, mysql_configured};
+use crate::helpers::{Backend, Reply, TestApp, TestDatabase, mysql_configured};
 
 /// How long each request pauses between its read and its write: far longer than the two
 /// requests, sent together, take to reach their reads, so both read before either writes.
@@ -171,4 +171,75 @@ async fn atomic_loses_nothing_across_instances() {
         return;
     }
     assert_nothing_lost_across_instances("atomic").await;
+}
+
+/// Instances started at the same moment on an empty database migrate it one after the other:
+/// while another holds the migration lock, an instance's start-up waits, creating nothing, and
+/// goes on once the lock is free. (sqlx's own migration lock does not wait on MariaDB, and two
+/// instances started together used to both apply the first migration, one of them failing.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_waits_for_another_ones_migrations() {
+    use sqlx::{Connection, MySqlConnection};
+
+    if !mysql_configured() {
+        return;
+    }
+    let db = TestDatabase::create(Backend::Mysql).await;
+    let mut other = MySqlConnection::connect(&db.url)
+        .await
+        .expect("a connection of the other instance");
+    let lock = "LEFT(CONCAT('stocklab:migrate:', DATABASE()), 64)";
+    let taken: Option<i64> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT GET_LOCK({lock}, 10)")))
+            .fetch_one(&mut other)
+            .await
+            .expect("GET_LOCK");
+    assert_eq!(taken, Some(1));
+
+    let url = db.url.clone();
+    let starting = tokio::spawn(async move {
+        stocklab_store::connect(&url, &stocklab_store::StoreOptions::default()).await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!starting.is_finished(), "start-up waits for the lock");
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()",
+    )
+    .fetch_one(&mut other)
+    .await
+    .expect("count tables");
+    assert_eq!(
+        tables, 0,
+        "nothing is migrated while the other instance migrates"
+    );
+
+    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT RELEASE_LOCK({lock})")))
+        .execute(&mut other)
+        .await
+        .expect("RELEASE_LOCK");
+    let store = tokio::time::timeout(std::time::Duration::from_secs(10), starting)
+        .await
+        .expect("start-up goes on once the lock is free")
+        .expect("no panic")
+        .expect("the database is migrated");
+    assert_eq!(
+        store.list_products(None, 10).await.expect("a query").items,
+        []
+    );
+}
+
+/// Two instances really started together on one empty database both come up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_started_together_on_an_empty_database_both_start() {
+    if !mysql_configured() {
+        return;
+    }
+    let db = TestDatabase::create(Backend::Mysql).await;
+    let options = stocklab_store::StoreOptions::default();
+    let (first, second) = tokio::join!(
+        stocklab_store::connect(&db.url, &options),
+        stocklab_store::connect(&db.url, &options)
+    );
+    first.expect("the first instance starts");
+    second.expect("the second instance starts");
 }
