@@ -14,11 +14,13 @@
 //!   lock timeout, deadlock, constraint).
 //! - [`rows`]: row types shared by both backends and their conversion into domain records.
 //! - [`batch`]: the in-memory planning of a batch of adjustments, shared by the group commits.
+//! - [`order_write`]: writing an order's lines, shared by the backends.
 //! - [`sqlite`], [`mysql`]: the backends.
 
 mod batch;
 pub mod error;
 pub mod mysql;
+mod order_write;
 mod rows;
 pub mod sqlite;
 

@@ -26,6 +26,7 @@ use stocklab_domain::{
 mod combine;
 
 use crate::error::is_unique_violation;
+use crate::order_write::{OrderTx, write_order_in};
 use crate::rows::{self, MovementRow, ProductRow, movement_columns, product_columns};
 use crate::{Backend, RacePoint, Store, StoreError, StoreOptions, StoreResult};
 
@@ -361,34 +362,6 @@ async fn insert_order(
     inserted_id(result.last_insert_id())
 }
 
-/// Writes every line of an order whose stocks the caller computed, with their ledger rows, and
-/// commits; `Ok(None)` (and nothing written) when `check_versions` finds a product that moved
-/// on since it was read.
-async fn write_order_in(
-    mut tx: Transaction<'_, MySql>,
-    writes: &[OrderWrite],
-    check_versions: bool,
-    meta: &ChangeMeta,
-) -> StoreResult<Option<PlacedOrder>> {
-    let created_at = Utc::now();
-    let order_id = insert_order(&mut tx, meta, created_at).await?;
-    let mut placed = Vec::with_capacity(writes.len());
-    for write in writes {
-        let id = write.line.product_id;
-        let expected = check_versions.then_some(write.read_version);
-        let Some(product) = set_stock(&mut tx, id, write.stock.get(), expected).await? else {
-            // Dropping the transaction rolls back the lines already written.
-            return Ok(None);
-        };
-        let quantity = write.line.quantity.get();
-        let movement_id =
-            insert_movement(&mut tx, &product, -quantity, meta, Some(order_id)).await?;
-        placed.push(PlacedOrderLine::new(&product, quantity, movement_id));
-    }
-    tx.commit().await?;
-    Ok(Some(PlacedOrder::new(order_id, placed, created_at)))
-}
-
 /// An order's read-modify-write inside `tx`: reads every row in `lock_order` (locking each one
 /// first when `locking`), pauses at `race_point` once the first row is read, withdraws every
 /// line from what it read, and writes them.
@@ -428,6 +401,39 @@ async fn ensure_exists(tx: &mut Transaction<'_, MySql>, id: ProductId) -> StoreR
     exists
         .map(drop)
         .ok_or_else(|| StockError::ProductNotFound(id).into())
+}
+
+impl<'c> OrderTx for Transaction<'c, MySql> {
+    async fn insert_order(
+        &mut self,
+        meta: &ChangeMeta,
+        created_at: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        insert_order(self, meta, created_at).await
+    }
+
+    async fn set_stock(
+        &mut self,
+        id: ProductId,
+        stock: i64,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Option<Product>> {
+        set_stock(self, id, stock, expected_version).await
+    }
+
+    async fn insert_movement(
+        &mut self,
+        product: &Product,
+        delta: i64,
+        meta: &ChangeMeta,
+        order_id: Option<i64>,
+    ) -> StoreResult<i64> {
+        insert_movement(self, product, delta, meta, order_id).await
+    }
+
+    async fn commit(self) -> StoreResult<()> {
+        Ok(Transaction::commit(self).await?)
+    }
 }
 
 #[async_trait]

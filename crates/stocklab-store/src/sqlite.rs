@@ -27,6 +27,7 @@ use stocklab_domain::{
 };
 
 use crate::error::is_unique_violation;
+use crate::order_write::{OrderTx, write_order_in};
 use crate::rows::{self, MovementRow, ProductRow, movement_columns, product_columns};
 use crate::{Backend, RacePoint, SqliteDurability, Store, StoreError, StoreOptions, StoreResult};
 
@@ -164,7 +165,7 @@ const INSERT_MOVEMENT: &str = "INSERT INTO movements \
 
 /// Appends the ledger row for a change that `product` now reflects; returns its id.
 async fn insert_movement(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Transaction<'_, Sqlite>,
     product: &Product,
     delta: i64,
     meta: &ChangeMeta,
@@ -186,7 +187,7 @@ async fn insert_movement(
 
 /// Inserts a product; a taken SKU is [`StockError::DuplicateSku`].
 async fn insert_product(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Transaction<'_, Sqlite>,
     new: &NewProduct,
 ) -> StoreResult<Product> {
     let row: Result<ProductRow, sqlx::Error> = sqlx::query_as(concat!(
@@ -210,7 +211,7 @@ async fn insert_product(
 }
 
 async fn current_stock(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Transaction<'_, Sqlite>,
     id: ProductId,
 ) -> StoreResult<Option<i64>> {
     Ok(
@@ -222,7 +223,7 @@ async fn current_stock(
 }
 
 /// Reads a product's level inside `tx`.
-async fn level_in(tx: &mut Transaction<'static, Sqlite>, id: ProductId) -> StoreResult<StockLevel> {
+async fn level_in(tx: &mut Transaction<'_, Sqlite>, id: ProductId) -> StoreResult<StockLevel> {
     let level: Option<(i64, i64)> =
         sqlx::query_as("SELECT stock, version FROM products WHERE id = ?1")
             .bind(id)
@@ -235,7 +236,7 @@ async fn level_in(tx: &mut Transaction<'static, Sqlite>, id: ProductId) -> Store
 /// Sets the stock computed by the caller and bumps the version; with `expected_version`, only
 /// if the product is still at that version (`Ok(None)` when it is not).
 async fn set_stock(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Transaction<'_, Sqlite>,
     id: ProductId,
     stock: i64,
     expected_version: Option<i64>,
@@ -265,7 +266,7 @@ async fn set_stock(
 
 /// [`set_stock`] without a version check, in a transaction that read the row itself.
 async fn overwrite_stock(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Transaction<'_, Sqlite>,
     id: ProductId,
     stock: i64,
 ) -> StoreResult<Product> {
@@ -276,7 +277,7 @@ async fn overwrite_stock(
 
 /// Inserts the order row every line's ledger row points to; returns its id.
 async fn insert_order(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Transaction<'_, Sqlite>,
     meta: &ChangeMeta,
     created_at: DateTime<Utc>,
 ) -> StoreResult<i64> {
@@ -288,32 +289,37 @@ async fn insert_order(
     Ok(result.last_insert_rowid())
 }
 
-/// Writes every line of an order whose stocks the caller computed, with their ledger rows, and
-/// commits; `Ok(None)` (and nothing written) when `check_versions` finds a product that moved
-/// on since it was read.
-async fn write_order_in(
-    mut tx: Transaction<'static, Sqlite>,
-    writes: &[OrderWrite],
-    check_versions: bool,
-    meta: &ChangeMeta,
-) -> StoreResult<Option<PlacedOrder>> {
-    let created_at = Utc::now();
-    let order_id = insert_order(&mut tx, meta, created_at).await?;
-    let mut placed = Vec::with_capacity(writes.len());
-    for write in writes {
-        let id = write.line.product_id;
-        let expected = check_versions.then_some(write.read_version);
-        let Some(product) = set_stock(&mut tx, id, write.stock.get(), expected).await? else {
-            // Dropping the transaction rolls back the lines already written.
-            return Ok(None);
-        };
-        let quantity = write.line.quantity.get();
-        let movement_id =
-            insert_movement(&mut tx, &product, -quantity, meta, Some(order_id)).await?;
-        placed.push(PlacedOrderLine::new(&product, quantity, movement_id));
+impl<'c> OrderTx for Transaction<'c, Sqlite> {
+    async fn insert_order(
+        &mut self,
+        meta: &ChangeMeta,
+        created_at: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        insert_order(self, meta, created_at).await
     }
-    tx.commit().await?;
-    Ok(Some(PlacedOrder::new(order_id, placed, created_at)))
+
+    async fn set_stock(
+        &mut self,
+        id: ProductId,
+        stock: i64,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Option<Product>> {
+        set_stock(self, id, stock, expected_version).await
+    }
+
+    async fn insert_movement(
+        &mut self,
+        product: &Product,
+        delta: i64,
+        meta: &ChangeMeta,
+        order_id: Option<i64>,
+    ) -> StoreResult<i64> {
+        insert_movement(self, product, delta, meta, order_id).await
+    }
+
+    async fn commit(self) -> StoreResult<()> {
+        Ok(Transaction::commit(self).await?)
+    }
 }
 
 #[async_trait]
