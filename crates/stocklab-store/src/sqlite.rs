@@ -65,18 +65,25 @@ impl SqliteStore {
             .pragma("wal_autocheckpoint", "0");
         // A local file cannot drop a connection the way a network can, so the round trip that
         // tests a connection before each use would only cost time.
-        let pool = |max_connections| {
+        let pool = |max_connections, acquire_timeout| {
             SqlitePoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(options.acquire_timeout)
+                .acquire_timeout(acquire_timeout)
                 .test_before_acquire(false)
         };
-        let writer = pool(1).connect_with(base.clone()).await?;
+        // Waiting for the one writer is waiting for SQLite's write lock, which another change of
+        // this process holds through it: bounded by the lock timeout, like a wait for the lock
+        // held by another process (the busy timeout), and ending the same way (`begin_write`).
+        let writer = pool(1, options.lock_timeout)
+            .connect_with(base.clone())
+            .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
-        let readers = pool(options.max_connections.max(1))
+        let readers = pool(options.max_connections.max(1), options.acquire_timeout)
             .connect_with(base.clone().read_only(true))
             .await?;
-        let checkpointer = pool(1).connect_with(base.clone()).await?;
+        let checkpointer = pool(1, options.acquire_timeout)
+            .connect_with(base.clone())
+            .await?;
         tokio::spawn(checkpoint_in_background(checkpointer.clone()));
         let adjustments = write_batch::WriteQueue::start(writer.clone(), options.acquire_timeout);
         Ok(Self {
@@ -117,8 +124,18 @@ async fn checkpoint_in_background(checkpointer: SqlitePool) {
     }
 }
 
+/// Takes the one writer and SQLite's write lock. The writer not coming free within the lock
+/// timeout is a lock timeout (409), not an unavailable database: another change holds the lock.
 async fn begin_write(writer: &SqlitePool) -> StoreResult<Transaction<'static, Sqlite>> {
-    Ok(writer.begin_with("BEGIN IMMEDIATE").await?)
+    match writer.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => Ok(tx),
+        Err(sqlx::Error::PoolTimedOut) => Err(StoreError::LockTimeout(sqlx::Error::Protocol(
+            "another change of this process held SQLite's write lock (its one writer) for longer \
+             than the lock timeout"
+                .to_owned(),
+        ))),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// One adjustment in a transaction of its own: one conditional `UPDATE`, and the ledger row.

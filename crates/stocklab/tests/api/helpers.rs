@@ -165,6 +165,11 @@ impl TestApp {
         }
     }
 
+    /// The database this app (and any other instance on it) uses.
+    pub fn database_url(&self) -> &str {
+        &self.database.url
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }

@@ -31,6 +31,8 @@ backend_tests!(
     a_lab_reset_replaces_the_data_set_and_the_stats,
     a_lab_reset_is_refused_without_lab_mode_or_with_bad_values,
     a_hundred_mixed_changes_keep_the_books_under_every_safe_strategy,
+    a_pessimistic_change_waits_for_another_process_at_most_the_lock_timeout,
+    a_pessimistic_change_waits_for_one_of_this_process_at_most_the_lock_timeout,
 );
 
 /// How long a request that arrives alone waits at the race point: long enough for the other
@@ -591,4 +593,101 @@ async fn isolation_levels_below_serializable_are_lab_only(app: TestApp) {
         serializable.header("x-stocklab-strategy"),
         Some("transaction")
     );
+}
+
+/// Another process holds the lock a pessimistic change needs: the product's row (MySQL,
+/// `SELECT ... FOR UPDATE` in an open transaction) or the database's write lock (SQLite, an
+/// open `BEGIN IMMEDIATE`).
+enum LockHolder {
+    Mysql(sqlx::MySqlConnection),
+    Sqlite(sqlx::SqliteConnection),
+}
+
+impl LockHolder {
+    /// Rolls the holding transaction back, which lets go of the lock.
+    async fn release(self) {
+        use sqlx::Executor;
+
+        let released = match self {
+            LockHolder::Mysql(mut connection) => connection.execute("ROLLBACK").await.map(drop),
+            LockHolder::Sqlite(mut connection) => connection.execute("ROLLBACK").await.map(drop),
+        };
+        released.expect("the lock is released");
+    }
+}
+
+async fn hold_lock(app: &TestApp, id: i64) -> LockHolder {
+    use sqlx::{Connection, Executor};
+
+    match app.backend {
+        Backend::Mysql => {
+            let mut holder = sqlx::MySqlConnection::connect(app.database_url())
+                .await
+                .expect("a connection of another process");
+            holder.execute("BEGIN").await.expect("BEGIN");
+            sqlx::query("SELECT id FROM products WHERE id = ? FOR UPDATE")
+                .bind(id)
+                .execute(&mut holder)
+                .await
+                .expect("the row is locked");
+            LockHolder::Mysql(holder)
+        }
+        Backend::Sqlite => {
+            let mut holder = sqlx::SqliteConnection::connect(app.database_url())
+                .await
+                .expect("a connection of another process");
+            holder
+                .execute("BEGIN IMMEDIATE")
+                .await
+                .expect("the write lock is taken");
+            LockHolder::Sqlite(holder)
+        }
+    }
+}
+
+/// The wait ends after `--lock-timeout-ms` (MySQL counts whole seconds: 1 s here) with a clean
+/// 409 `lock_timeout`, and nothing was changed.
+async fn a_pessimistic_change_waits_for_another_process_at_most_the_lock_timeout(app: TestApp) {
+    let app = TestApp::spawn_with(app.backend, |args| args.lock_timeout_ms = 1000).await;
+    let id = app.create_product("LOCKED-ELSEWHERE", 10).await;
+    let holder = hold_lock(&app, id).await;
+    let started = std::time::Instant::now();
+    let reply = withdraw_one(&app, id, "strategy=pessimistic").await;
+    reply.assert_error(409, "lock_timeout");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "gave up only after the lock timeout"
+    );
+    holder.release().await;
+    assert_eq!(app.stock_of(id).await, 10);
+    withdraw_one(&app, id, "strategy=pessimistic")
+        .await
+        .assert_status(200);
+}
+
+/// One pessimistic change holds the lock through a 1 s race window; another arrives 0.2 s later
+/// on the same instance, with a lock timeout of 0.3 s. On SQLite it waits for the one writer,
+/// which the first holds, and gives up with 409 `lock_timeout` (not 503: the database is there,
+/// its lock is taken). MySQL counts the timeout in whole seconds (1 s), so there the second
+/// waits out the first's remaining 0.8 s and is applied after it.
+async fn a_pessimistic_change_waits_for_one_of_this_process_at_most_the_lock_timeout(app: TestApp) {
+    let app = TestApp::spawn_with(app.backend, |args| args.lock_timeout_ms = 300).await;
+    let id = app.create_product("LOCKED-HERE", 10).await;
+    let holder = withdraw_one(&app, id, "strategy=pessimistic&race_window_ms=1000");
+    let waiter = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        withdraw_one(&app, id, "strategy=pessimistic").await
+    };
+    let (held, waited) = tokio::join!(holder, waiter);
+    held.assert_status(200);
+    match app.backend {
+        Backend::Sqlite => {
+            waited.assert_error(409, "lock_timeout");
+            assert_eq!(app.stock_of(id).await, 9);
+        }
+        Backend::Mysql => {
+            waited.assert_status(200);
+            assert_eq!(app.stock_of(id).await, 8);
+        }
+    }
 }
