@@ -14,7 +14,10 @@ use std::process::{Child, Command, Output, Stdio};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_stocklab");
-const MYSQL_URL_VAR: &str = "STOCKLAB_TEST_MYSQL_URL";
+#[path = "support/mysql_database.rs"]
+mod mysql_database;
+
+use mysql_database::MysqlDatabase;
 
 /// A `stocklab serve` process on a free port, killed when dropped.
 struct Server {
@@ -227,7 +230,7 @@ fn on_sqlite_unsafe_loses_updates_and_database_strategies_do_not() {
 
 #[test]
 fn on_mysql_unsafe_loses_updates_and_database_strategies_do_not() {
-    let Some(database) = MysqlDatabase::create() else {
+    let Some(database) = MysqlDatabase::create_if_configured() else {
         return;
     };
     strategies_compared(&database.url);
@@ -318,75 +321,6 @@ fn bad_options_are_usage_errors_that_name_the_problem() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
         let stderr = text(&output.stderr);
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
-    }
-}
-
-/// A database created on the server `STOCKLAB_TEST_MYSQL_URL` names, dropped when the test ends.
-/// `None` (with a note) when the variable is not set; a panic when it is and the server does
-/// not answer.
-struct MysqlDatabase {
-    url: String,
-    server_url: String,
-    name: String,
-}
-
-impl MysqlDatabase {
-    fn create() -> Option<Self> {
-        let Ok(server_url) = std::env::var(MYSQL_URL_VAR) else {
-            eprintln!(
-                "not run on MySQL: set {MYSQL_URL_VAR}=mysql://root@127.0.0.1:3306/test to run it"
-            );
-            return None;
-        };
-        let name = format!("stocklab_t_{}", uuid::Uuid::new_v4().simple());
-        mysql_execute(&server_url, &format!("CREATE DATABASE `{name}`")).unwrap_or_else(|error| {
-            panic!("{MYSQL_URL_VAR}={server_url} is set but the server cannot be reached: {error}")
-        });
-        Some(Self {
-            url: with_database(&server_url, &name),
-            server_url,
-            name,
-        })
-    }
-}
-
-impl Drop for MysqlDatabase {
-    fn drop(&mut self) {
-        let statement = format!("DROP DATABASE IF EXISTS `{}`", self.name);
-        if let Err(error) = mysql_execute(&self.server_url, &statement) {
-            eprintln!("could not drop the test database {}: {error}", self.name);
-        }
-    }
-}
-
-fn mysql_execute(server_url: &str, statement: &str) -> Result<(), sqlx::Error> {
-    use sqlx::{Connection, Executor};
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
-        let mut admin = sqlx::MySqlConnection::connect(server_url).await?;
-        admin
-            .execute(sqlx::AssertSqlSafe(statement.to_owned()))
-            .await
-            .map(|_| ())
-    })
-}
-
-/// `mysql://user@host:port/db?params` with the database replaced by `database`.
-fn with_database(server_url: &str, database: &str) -> String {
-    let (base, query) = match server_url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (server_url, None),
-    };
-    let authority_end = base.find("://").map_or(0, |i| i + 3);
-    let root = base[authority_end..]
-        .find('/')
-        .map_or(base, |i| &base[..authority_end + i]);
-    match query {
-        Some(query) => format!("{root}/{database}?{query}"),
-        None => format!("{root}/{database}"),
     }
 }
 

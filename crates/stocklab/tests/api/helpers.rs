@@ -12,11 +12,10 @@ use std::time::Duration;
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor};
 use stocklab::{Application, ServeArgs};
 use tokio::sync::oneshot;
 
-pub const MYSQL_URL_VAR: &str = "STOCKLAB_TEST_MYSQL_URL";
+pub use crate::mysql_database::{MYSQL_URL_VAR, MysqlDatabase};
 
 /// Which database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,7 +275,7 @@ pub async fn read(response: reqwest::Response) -> Reply {
 pub struct TestDatabase {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
-    mysql: Option<(String, String)>,
+    _mysql: Option<MysqlDatabase>,
 }
 
 impl TestDatabase {
@@ -288,70 +287,18 @@ impl TestDatabase {
                 Self {
                     url,
                     _dir: Some(dir),
-                    mysql: None,
+                    _mysql: None,
                 }
             }
             Backend::Mysql => {
-                let server_url = std::env::var(MYSQL_URL_VAR)
-                    .unwrap_or_else(|_| panic!("{MYSQL_URL_VAR} must be set for MySQL tests"));
-                let name = format!("stocklab_t_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = sqlx::MySqlConnection::connect(&server_url).await.unwrap_or_else(|error| {
-                    panic!("{MYSQL_URL_VAR}={server_url} is set but the server cannot be reached: {error}")
-                });
-                admin
-                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{name}`")))
-                    .await
-                    .expect("the test database is created");
-                let url = with_database(&server_url, &name);
+                let database = MysqlDatabase::create_if_configured()
+                    .unwrap_or_else(|| panic!("{MYSQL_URL_VAR} must be set for MySQL tests"));
                 Self {
-                    url,
+                    url: database.url.clone(),
                     _dir: None,
-                    mysql: Some((server_url, name)),
+                    _mysql: Some(database),
                 }
             }
         }
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let Some((server_url, name)) = self.mysql.take() else {
-            return;
-        };
-        // Drop cannot await, and may run inside the test's runtime: drop the database from a
-        // runtime of its own on another thread.
-        let statement = format!("DROP DATABASE IF EXISTS `{name}`");
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async {
-                let mut admin = sqlx::MySqlConnection::connect(&server_url).await?;
-                admin
-                    .execute(sqlx::AssertSqlSafe(statement))
-                    .await
-                    .map(|_| ())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop the test database {name}: {dropped:?}");
-        }
-    }
-}
-
-/// `mysql://user@host:port/db?params` with the database replaced by `database`.
-pub fn with_database(server_url: &str, database: &str) -> String {
-    let (base, query) = match server_url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (server_url, None),
-    };
-    let authority_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_end..].find('/').map(|i| authority_end + i);
-    let root = path_start.map_or(base, |i| &base[..i]);
-    match query {
-        Some(query) => format!("{root}/{database}?{query}"),
-        None => format!("{root}/{database}"),
     }
 }

@@ -3,6 +3,8 @@
 //! on MariaDB/MySQL. One test binary, one module per feature.
 
 mod helpers;
+#[path = "../support/mysql_database.rs"]
+mod mysql_database;
 
 mod audit;
 mod bad_input;
