@@ -371,3 +371,58 @@ fn at_a_fixed_rate_the_offered_and_achieved_rates_are_both_reported() {
     );
     assert!(summary["throughput"].as_f64() > Some(150.0), "{summary}");
 }
+
+/// Ctrl-C (SIGINT) in the middle of a long run stops the load, and the simulator still checks,
+/// prints and writes what it measured, then exits with 130.
+#[test]
+fn ctrl_c_stops_the_load_and_still_reports_what_was_measured() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = format!("sqlite://{}", dir.path().join("sim.db").display());
+    let server = Server::start(&db, &[]);
+    let json = dir.path().join("interrupted.json");
+    let mut sim = Command::new(BIN)
+        .args(["sim", "--url", &server.url, "--strategy", "atomic"])
+        .args(["--duration", "60s", "--quiet", "--json"])
+        .arg(&json)
+        .current_dir(dir.path())
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("stocklab sim starts");
+    let mut stdout = BufReader::new(sim.stdout.take().expect("piped stdout"));
+    let mut first_line = String::new();
+    stdout
+        .read_line(&mut first_line)
+        .expect("the experiment is described");
+    assert!(first_line.starts_with("stocklab sim:"), "{first_line}");
+    // Under load for a moment: the reset and the first operations are done.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let interrupted = Command::new("kill")
+        .args(["-INT", &sim.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(interrupted.success());
+
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("the report");
+    let status = sim.wait().expect("stocklab sim exits");
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(
+        rest.contains("interrupted"),
+        "it says the run was cut short: {rest}"
+    );
+    assert!(rest.contains("verdict:"), "the checker still ran: {rest}");
+    let result: Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("--json was written")).expect("JSON");
+    let operations = result["results"][0]["history"]["ops"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let counted = result["results"][0]["check"]["operations"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        operations > 0 || counted > 0,
+        "what was measured before Ctrl-C is in the result: {result}"
+    );
+}
