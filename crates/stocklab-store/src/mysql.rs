@@ -26,7 +26,7 @@ use stocklab_domain::{
 mod combine;
 
 use crate::error::is_unique_violation;
-use crate::order_write::{OrderTx, write_order_in};
+use crate::order_write::{WriteTx, write_order_in};
 use crate::rows::{self, MovementRow, ProductRow, movement_columns, product_columns};
 use crate::{Backend, RacePoint, Store, StoreError, StoreOptions, StoreResult};
 
@@ -120,28 +120,6 @@ const INSERT_MOVEMENT: &str = "INSERT INTO movements \
      (product_id, delta, stock_after, version, reason, request_id, order_id, created_at) \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 
-/// Appends the ledger row for a change that `product` now reflects; returns its id.
-async fn insert_movement(
-    tx: &mut Transaction<'_, MySql>,
-    product: &Product,
-    delta: i64,
-    meta: &ChangeMeta,
-    order_id: Option<i64>,
-) -> StoreResult<i64> {
-    let result = sqlx::query(INSERT_MOVEMENT)
-        .bind(product.id)
-        .bind(delta)
-        .bind(product.stock)
-        .bind(product.version)
-        .bind(meta.reason.as_ref().map(|r| r.as_str()))
-        .bind(meta.request_id.as_deref())
-        .bind(order_id)
-        .bind(product.updated_at)
-        .execute(&mut **tx)
-        .await?;
-    inserted_id(result.last_insert_id())
-}
-
 /// Inserts a product; a taken SKU is [`StockError::DuplicateSku`].
 async fn insert_product(tx: &mut Transaction<'_, MySql>, new: &NewProduct) -> StoreResult<Product> {
     let now = Utc::now();
@@ -167,42 +145,13 @@ async fn insert_product(tx: &mut Transaction<'_, MySql>, new: &NewProduct) -> St
     locked_product(tx, id).await
 }
 
-/// Sets the stock computed by the caller and bumps the version; with `expected_version`, only
-/// if the product is still at that version (`Ok(None)` when it is not). Returns the product as
-/// written, its row now locked by `tx`.
-async fn set_stock(
-    tx: &mut Transaction<'_, MySql>,
-    id: ProductId,
-    stock: i64,
-    expected_version: Option<i64>,
-) -> StoreResult<Option<Product>> {
-    let updated = sqlx::query(
-        "UPDATE products SET stock = ?, version = version + 1, updated_at = ? \
-         WHERE id = ? AND (? IS NULL OR version = ?)",
-    )
-    .bind(stock)
-    .bind(Utc::now())
-    .bind(id)
-    .bind(expected_version)
-    .bind(expected_version)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if updated == 0 {
-        // The version moved on, or the product is gone: tell which, without locking.
-        ensure_exists(tx, id).await?;
-        return Ok(None);
-    }
-    Ok(Some(locked_product(tx, id).await?))
-}
-
 /// [`set_stock`] without a version check, in a transaction that read the row itself.
 async fn overwrite_stock(
     tx: &mut Transaction<'_, MySql>,
     id: ProductId,
     stock: i64,
 ) -> StoreResult<Product> {
-    set_stock(tx, id, stock, None)
+    tx.set_stock(id, stock, None)
         .await?
         .ok_or_else(|| StockError::ProductNotFound(id).into())
 }
@@ -217,7 +166,7 @@ async fn write_change(
     meta: &ChangeMeta,
 ) -> StoreResult<Change> {
     let product = overwrite_stock(&mut tx, id, after.stock).await?;
-    let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
+    let movement_id = tx.insert_movement(&product, delta, meta, None).await?;
     tx.commit().await?;
     Ok(Change {
         product,
@@ -348,20 +297,6 @@ async fn set_next_isolation(
     Ok(())
 }
 
-/// Inserts the order row every line's ledger row points to; returns its id.
-async fn insert_order(
-    tx: &mut Transaction<'_, MySql>,
-    meta: &ChangeMeta,
-    created_at: DateTime<Utc>,
-) -> StoreResult<i64> {
-    let result = sqlx::query("INSERT INTO orders (request_id, created_at) VALUES (?, ?)")
-        .bind(meta.request_id.as_deref())
-        .bind(created_at)
-        .execute(&mut **tx)
-        .await?;
-    inserted_id(result.last_insert_id())
-}
-
 /// An order's read-modify-write inside `tx`: reads every row in `lock_order` (locking each one
 /// first when `locking`), pauses at `race_point` once the first row is read, withdraws every
 /// line from what it read, and writes them.
@@ -403,13 +338,18 @@ async fn ensure_exists(tx: &mut Transaction<'_, MySql>, id: ProductId) -> StoreR
         .ok_or_else(|| StockError::ProductNotFound(id).into())
 }
 
-impl<'c> OrderTx for Transaction<'c, MySql> {
+impl<'c> WriteTx for Transaction<'c, MySql> {
     async fn insert_order(
         &mut self,
         meta: &ChangeMeta,
         created_at: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        insert_order(self, meta, created_at).await
+        let result = sqlx::query("INSERT INTO orders (request_id, created_at) VALUES (?, ?)")
+            .bind(meta.request_id.as_deref())
+            .bind(created_at)
+            .execute(&mut **self)
+            .await?;
+        inserted_id(result.last_insert_id())
     }
 
     async fn set_stock(
@@ -418,7 +358,24 @@ impl<'c> OrderTx for Transaction<'c, MySql> {
         stock: i64,
         expected_version: Option<i64>,
     ) -> StoreResult<Option<Product>> {
-        set_stock(self, id, stock, expected_version).await
+        let updated = sqlx::query(
+            "UPDATE products SET stock = ?, version = version + 1, updated_at = ? \
+             WHERE id = ? AND (? IS NULL OR version = ?)",
+        )
+        .bind(stock)
+        .bind(Utc::now())
+        .bind(id)
+        .bind(expected_version)
+        .bind(expected_version)
+        .execute(&mut **self)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            // The version moved on, or the product is gone: tell which, without locking.
+            ensure_exists(self, id).await?;
+            return Ok(None);
+        }
+        Ok(Some(locked_product(self, id).await?))
     }
 
     async fn insert_movement(
@@ -428,7 +385,18 @@ impl<'c> OrderTx for Transaction<'c, MySql> {
         meta: &ChangeMeta,
         order_id: Option<i64>,
     ) -> StoreResult<i64> {
-        insert_movement(self, product, delta, meta, order_id).await
+        let result = sqlx::query(INSERT_MOVEMENT)
+            .bind(product.id)
+            .bind(delta)
+            .bind(product.stock)
+            .bind(product.version)
+            .bind(meta.reason.as_ref().map(|r| r.as_str()))
+            .bind(meta.request_id.as_deref())
+            .bind(order_id)
+            .bind(product.updated_at)
+            .execute(&mut **self)
+            .await?;
+        inserted_id(result.last_insert_id())
     }
 
     async fn commit(self) -> StoreResult<()> {
@@ -573,10 +541,10 @@ impl Store for MySqlStore {
         meta: &ChangeMeta,
     ) -> StoreResult<Option<Change>> {
         let mut tx = self.pool.begin().await?;
-        let Some(product) = set_stock(&mut tx, id, stock.get(), expected_version).await? else {
+        let Some(product) = tx.set_stock(id, stock.get(), expected_version).await? else {
             return Ok(None);
         };
-        let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
+        let movement_id = tx.insert_movement(&product, delta, meta, None).await?;
         tx.commit().await?;
         Ok(Some(Change {
             product,
@@ -630,7 +598,7 @@ impl Store for MySqlStore {
     ) -> StoreResult<PlacedOrder> {
         let mut tx = self.pool.begin().await?;
         let created_at = Utc::now();
-        let order_id = insert_order(&mut tx, meta, created_at).await?;
+        let order_id = tx.insert_order(meta, created_at).await?;
         let mut placed = Vec::with_capacity(lines.lines().len());
         let mut shortages = Vec::new();
         // Lines arrive merged. In ascending product id (the default), two orders over the same
@@ -660,14 +628,9 @@ impl Store for MySqlStore {
                 });
                 continue;
             }
-            let movement_id = insert_movement(
-                &mut tx,
-                &product,
-                -line.quantity.get(),
-                meta,
-                Some(order_id),
-            )
-            .await?;
+            let movement_id = tx
+                .insert_movement(&product, -line.quantity.get(), meta, Some(order_id))
+                .await?;
             placed.push(PlacedOrderLine::new(
                 &product,
                 line.quantity.get(),

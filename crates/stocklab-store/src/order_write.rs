@@ -1,14 +1,15 @@
 //! Writing an order's lines, the same on every backend: the order row, then each line's stock
-//! (version-checked or not) and its ledger row, then the commit. A backend provides the three
-//! statements through [`OrderTx`], implemented for its transaction type.
+//! (version-checked or not) and its ledger row, then the commit. A backend provides the
+//! statements through [`WriteTx`], implemented for its transaction type, which its own single
+//! changes are written with too.
 
 use chrono::{DateTime, Utc};
 use stocklab_domain::{ChangeMeta, OrderWrite, PlacedOrder, PlacedOrderLine, Product, ProductId};
 
 use crate::StoreResult;
 
-/// The statements of one backend that an order is written with, inside one transaction.
-pub(crate) trait OrderTx: Send {
+/// The statements of one backend that stock changes are written with, inside one transaction.
+pub(crate) trait WriteTx: Send {
     /// Inserts the order row every line's ledger row points to; returns its id.
     async fn insert_order(
         &mut self,
@@ -40,7 +41,7 @@ pub(crate) trait OrderTx: Send {
 /// Writes every line of an order whose stocks the caller computed, with their ledger rows, and
 /// commits; `Ok(None)` (and nothing written) when `check_versions` finds a product that moved
 /// on since it was read.
-pub(crate) async fn write_order_in<T: OrderTx>(
+pub(crate) async fn write_order_in<T: WriteTx>(
     mut tx: T,
     writes: &[OrderWrite],
     check_versions: bool,

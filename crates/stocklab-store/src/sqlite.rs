@@ -27,7 +27,7 @@ use stocklab_domain::{
 };
 
 use crate::error::is_unique_violation;
-use crate::order_write::{OrderTx, write_order_in};
+use crate::order_write::{WriteTx, write_order_in};
 use crate::rows::{self, MovementRow, ProductRow, movement_columns, product_columns};
 use crate::{Backend, RacePoint, SqliteDurability, Store, StoreError, StoreOptions, StoreResult};
 
@@ -162,7 +162,9 @@ async fn adjust_one(
         let stock = current_stock(&mut tx, id).await?;
         return Err(StockError::refused(id, stock, delta).into());
     };
-    let movement_id = insert_movement(&mut tx, &product, delta.get(), meta, None).await?;
+    let movement_id = tx
+        .insert_movement(&product, delta.get(), meta, None)
+        .await?;
     tx.commit().await?;
     Ok(Change {
         product,
@@ -179,28 +181,6 @@ const SELECT_PRODUCT: &str = concat!(
 const INSERT_MOVEMENT: &str = "INSERT INTO movements \
      (product_id, delta, stock_after, version, reason, request_id, order_id, created_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-
-/// Appends the ledger row for a change that `product` now reflects; returns its id.
-async fn insert_movement(
-    tx: &mut Transaction<'_, Sqlite>,
-    product: &Product,
-    delta: i64,
-    meta: &ChangeMeta,
-    order_id: Option<i64>,
-) -> StoreResult<i64> {
-    let result = sqlx::query(INSERT_MOVEMENT)
-        .bind(product.id)
-        .bind(delta)
-        .bind(product.stock)
-        .bind(product.version)
-        .bind(meta.reason.as_ref().map(|r| r.as_str()))
-        .bind(meta.request_id.as_deref())
-        .bind(order_id)
-        .bind(product.updated_at)
-        .execute(&mut **tx)
-        .await?;
-    Ok(result.last_insert_rowid())
-}
 
 /// Inserts a product; a taken SKU is [`StockError::DuplicateSku`].
 async fn insert_product(
@@ -250,69 +230,29 @@ async fn level_in(tx: &mut Transaction<'_, Sqlite>, id: ProductId) -> StoreResul
     Ok(StockLevel { stock, version })
 }
 
-/// Sets the stock computed by the caller and bumps the version; with `expected_version`, only
-/// if the product is still at that version (`Ok(None)` when it is not).
-async fn set_stock(
-    tx: &mut Transaction<'_, Sqlite>,
-    id: ProductId,
-    stock: i64,
-    expected_version: Option<i64>,
-) -> StoreResult<Option<Product>> {
-    let row: Option<ProductRow> = sqlx::query_as(concat!(
-        "UPDATE products SET stock = ?1, version = version + 1, updated_at = ?2 \
-         WHERE id = ?3 AND (?4 IS NULL OR version = ?4) RETURNING ",
-        product_columns!()
-    ))
-    .bind(stock)
-    .bind(Utc::now())
-    .bind(id)
-    .bind(expected_version)
-    .fetch_optional(&mut **tx)
-    .await?;
-    match row {
-        Some(row) => Ok(Some(row.into())),
-        None => {
-            // The version moved on, or the product is gone: tell which.
-            current_stock(tx, id)
-                .await?
-                .ok_or(StockError::ProductNotFound(id))?;
-            Ok(None)
-        }
-    }
-}
-
 /// [`set_stock`] without a version check, in a transaction that read the row itself.
 async fn overwrite_stock(
     tx: &mut Transaction<'_, Sqlite>,
     id: ProductId,
     stock: i64,
 ) -> StoreResult<Product> {
-    set_stock(tx, id, stock, None)
+    tx.set_stock(id, stock, None)
         .await?
         .ok_or_else(|| StockError::ProductNotFound(id).into())
 }
 
-/// Inserts the order row every line's ledger row points to; returns its id.
-async fn insert_order(
-    tx: &mut Transaction<'_, Sqlite>,
-    meta: &ChangeMeta,
-    created_at: DateTime<Utc>,
-) -> StoreResult<i64> {
-    let result = sqlx::query("INSERT INTO orders (request_id, created_at) VALUES (?1, ?2)")
-        .bind(meta.request_id.as_deref())
-        .bind(created_at)
-        .execute(&mut **tx)
-        .await?;
-    Ok(result.last_insert_rowid())
-}
-
-impl<'c> OrderTx for Transaction<'c, Sqlite> {
+impl<'c> WriteTx for Transaction<'c, Sqlite> {
     async fn insert_order(
         &mut self,
         meta: &ChangeMeta,
         created_at: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        insert_order(self, meta, created_at).await
+        let result = sqlx::query("INSERT INTO orders (request_id, created_at) VALUES (?1, ?2)")
+            .bind(meta.request_id.as_deref())
+            .bind(created_at)
+            .execute(&mut **self)
+            .await?;
+        Ok(result.last_insert_rowid())
     }
 
     async fn set_stock(
@@ -321,7 +261,27 @@ impl<'c> OrderTx for Transaction<'c, Sqlite> {
         stock: i64,
         expected_version: Option<i64>,
     ) -> StoreResult<Option<Product>> {
-        set_stock(self, id, stock, expected_version).await
+        let row: Option<ProductRow> = sqlx::query_as(concat!(
+            "UPDATE products SET stock = ?1, version = version + 1, updated_at = ?2 \
+             WHERE id = ?3 AND (?4 IS NULL OR version = ?4) RETURNING ",
+            product_columns!()
+        ))
+        .bind(stock)
+        .bind(Utc::now())
+        .bind(id)
+        .bind(expected_version)
+        .fetch_optional(&mut **self)
+        .await?;
+        match row {
+            Some(row) => Ok(Some(row.into())),
+            None => {
+                // The version moved on, or the product is gone: tell which.
+                current_stock(self, id)
+                    .await?
+                    .ok_or(StockError::ProductNotFound(id))?;
+                Ok(None)
+            }
+        }
     }
 
     async fn insert_movement(
@@ -331,7 +291,18 @@ impl<'c> OrderTx for Transaction<'c, Sqlite> {
         meta: &ChangeMeta,
         order_id: Option<i64>,
     ) -> StoreResult<i64> {
-        insert_movement(self, product, delta, meta, order_id).await
+        let result = sqlx::query(INSERT_MOVEMENT)
+            .bind(product.id)
+            .bind(delta)
+            .bind(product.stock)
+            .bind(product.version)
+            .bind(meta.reason.as_ref().map(|r| r.as_str()))
+            .bind(meta.request_id.as_deref())
+            .bind(order_id)
+            .bind(product.updated_at)
+            .execute(&mut **self)
+            .await?;
+        Ok(result.last_insert_rowid())
     }
 
     async fn commit(self) -> StoreResult<()> {
@@ -479,10 +450,10 @@ impl Store for SqliteStore {
         meta: &ChangeMeta,
     ) -> StoreResult<Option<Change>> {
         let mut tx = self.begin_write().await?;
-        let Some(product) = set_stock(&mut tx, id, stock.get(), expected_version).await? else {
+        let Some(product) = tx.set_stock(id, stock.get(), expected_version).await? else {
             return Ok(None);
         };
-        let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
+        let movement_id = tx.insert_movement(&product, delta, meta, None).await?;
         tx.commit().await?;
         Ok(Some(Change {
             product,
@@ -504,7 +475,7 @@ impl Store for SqliteStore {
         race_point.reached().await;
         let (after, delta) = change.apply(id, level)?;
         let product = overwrite_stock(&mut tx, id, after.stock).await?;
-        let movement_id = insert_movement(&mut tx, &product, delta, meta, None).await?;
+        let movement_id = tx.insert_movement(&product, delta, meta, None).await?;
         tx.commit().await?;
         Ok(Change {
             product,
@@ -534,7 +505,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<PlacedOrder> {
         let mut tx = self.begin_write().await?;
         let created_at = Utc::now();
-        let order_id = insert_order(&mut tx, meta, created_at).await?;
+        let order_id = tx.insert_order(meta, created_at).await?;
         let mut placed = Vec::with_capacity(lines.lines().len());
         let mut shortages = Vec::new();
         // Lines arrive merged. BEGIN IMMEDIATE already holds the whole database, so on SQLite
@@ -564,14 +535,9 @@ impl Store for SqliteStore {
                 });
                 continue;
             };
-            let movement_id = insert_movement(
-                &mut tx,
-                &product,
-                -line.quantity.get(),
-                meta,
-                Some(order_id),
-            )
-            .await?;
+            let movement_id = tx
+                .insert_movement(&product, -line.quantity.get(), meta, Some(order_id))
+                .await?;
             placed.push(PlacedOrderLine::new(
                 &product,
                 line.quantity.get(),
