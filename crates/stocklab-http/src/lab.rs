@@ -27,6 +27,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StatsView {
     pub since: DateTime<Utc>,
+    /// Changes paused at their race point (a race window or a rendezvous) at this moment.
+    pub paused_at_race_point: usize,
     /// Only the strategies that were used, from `unsafe` to `atomic`.
     pub strategies: Vec<StrategyStatsView>,
 }
@@ -48,10 +50,11 @@ pub struct StrategyStatsView {
     pub lock_wait_ms: f64,
 }
 
-impl From<StatsSnapshot> for StatsView {
-    fn from(snapshot: StatsSnapshot) -> Self {
+impl StatsView {
+    fn new(snapshot: StatsSnapshot, paused_at_race_point: usize) -> Self {
         Self {
             since: snapshot.since,
+            paused_at_race_point,
             strategies: snapshot
                 .strategies
                 .into_iter()
@@ -69,13 +72,18 @@ impl From<StatsSnapshot> for StatsView {
     }
 }
 
-/// Per strategy: attempts, successes, rejections by code, retries and in-process lock waits.
+/// Per strategy: attempts, successes, rejections by code, retries and in-process lock waits; and
+/// how many changes are paused at their race point now.
 #[utoipa::path(
     get, path = "/api/stats", tag = "lab",
     responses((status = 200, description = "The counters", body = StatsView)),
 )]
 async fn stats(State(state): State<AppState>) -> Json<StatsView> {
-    Json(state.inventory.stats().into())
+    let inventory = &state.inventory;
+    Json(StatsView::new(
+        inventory.stats(),
+        inventory.paused_at_race_point(),
+    ))
 }
 
 /// `POST /api/lab/reset`.

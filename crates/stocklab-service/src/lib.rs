@@ -105,6 +105,7 @@ struct Lab {
     enabled: bool,
     locks: locks::Locks,
     rendezvous: race::Rendezvous,
+    paused: race::PausedNow,
     stats: stats::Stats,
     /// The longest a change waits for an in-process lock or permit.
     lock_timeout: std::time::Duration,
@@ -164,6 +165,11 @@ impl Inventory {
     /// The strategies' counters since start-up or the last lab reset.
     pub fn stats(&self) -> StatsSnapshot {
         self.lab.stats.snapshot()
+    }
+
+    /// How many changes are paused at their race point (in a race window or a rendezvous) now.
+    pub fn paused_at_race_point(&self) -> usize {
+        self.lab.paused.count()
     }
 
     /// Whether lab mode is on.

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
@@ -123,6 +124,31 @@ impl RacePoint for NoPause {
     async fn reached(&self) {}
 }
 
+/// How many changes are paused at their race point right now. A lab user watches it to see
+/// the window open; a test waits for it to know that a change holds its lock, read done, before
+/// it sends the one that must find the lock taken (rather than sleeping and hoping).
+#[derive(Debug, Default)]
+pub struct PausedNow(AtomicUsize);
+
+impl PausedNow {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Counts one change in until the returned guard is dropped, when the pause ends or the
+    /// request is cancelled in it.
+    fn enter(&self) -> impl Drop + '_ {
+        struct Leave<'a>(&'a AtomicUsize);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Leave(&self.0)
+    }
+}
+
 /// The pause one change makes at its race point.
 #[derive(Debug)]
 pub struct Pause<'a> {
@@ -130,17 +156,21 @@ pub struct Pause<'a> {
     pub window: Duration,
     pub rendezvous_size: Option<u32>,
     pub rendezvous: &'a Rendezvous,
+    pub paused: &'a PausedNow,
 }
 
 #[async_trait]
 impl RacePoint for Pause<'_> {
     async fn reached(&self) {
+        if self.window.is_zero() && self.rendezvous_size.is_none() {
+            return;
+        }
+        let _counted = self.paused.enter();
         match self.rendezvous_size {
             Some(size) => {
                 self.rendezvous.meet(self.product, size, self.window).await;
             }
-            None if !self.window.is_zero() => tokio::time::sleep(self.window).await,
-            None => {}
+            None => tokio::time::sleep(self.window).await,
         }
     }
 }

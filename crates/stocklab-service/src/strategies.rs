@@ -182,6 +182,7 @@ impl Inventory {
             window: options.race_window,
             rendezvous_size: options.rendezvous,
             rendezvous: &self.lab.rendezvous,
+            paused: &self.lab.paused,
         };
         let store = &*self.store;
         let locks = &self.lab.locks;

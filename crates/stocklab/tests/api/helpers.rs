@@ -229,6 +229,24 @@ impl TestApp {
         reply.assert_status(200)["stock"].as_i64().expect("a stock")
     }
 
+    /// Waits until `count` changes are paused at their race point: from then on each holds
+    /// whatever lock its strategy takes before the read. How a test orders a second request
+    /// after the first has its lock, whatever the machine's speed.
+    pub async fn until_paused_at_race_point(&self, count: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let stats = self.get("/api/stats").await;
+            if stats.assert_status(200)["paused_at_race_point"].as_u64() >= Some(count) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{count} changes never paused at the race point: {stats:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Asserts that the ledger explains every product's stock.
     pub async fn assert_audit_ok(&self) {
         let reply = self.get("/api/audit").await;

@@ -247,6 +247,11 @@ async fn stats_count_each_strategys_outcomes(app: TestApp) {
     assert_no_lost_update(&app, "strategy=optimistic", "optimistic").await;
 
     let stats = app.get("/api/stats").await;
+    assert_eq!(
+        stats.assert_status(200)["paused_at_race_point"],
+        json!(0),
+        "the rendezvous's pauses have all ended"
+    );
     let strategies = stats.assert_status(200)["strategies"]
         .as_array()
         .expect("strategies");
@@ -665,17 +670,22 @@ async fn a_pessimistic_change_waits_for_another_process_at_most_the_lock_timeout
         .assert_status(200);
 }
 
-/// One pessimistic change holds the lock through a 1 s race window; another arrives 0.2 s later
-/// on the same instance, with a lock timeout of 0.3 s. On SQLite it waits for the one writer,
-/// which the first holds, and gives up with 409 `lock_timeout` (not 503: the database is there,
-/// its lock is taken). MySQL counts the timeout in whole seconds (1 s), so there the second
-/// waits out the first's remaining 0.8 s and is applied after it.
+/// One pessimistic change holds the lock through a race window; another arrives while it is
+/// paused there, on the same instance, with a lock timeout of 0.3 s. On SQLite it waits for the
+/// one writer, which the first holds for 1 s, and gives up with 409 `lock_timeout` (not 503: the
+/// database is there, its lock is taken). MySQL counts the timeout in whole seconds (1 s), so
+/// there the second waits out what is left of the first's 0.4 s window and is applied after it.
 async fn a_pessimistic_change_waits_for_one_of_this_process_at_most_the_lock_timeout(app: TestApp) {
     let app = TestApp::spawn_with(app.backend, |args| args.lock_timeout_ms = 300).await;
     let id = app.create_product("LOCKED-HERE", 10).await;
-    let holder = withdraw_one(&app, id, "strategy=pessimistic&race_window_ms=1000");
+    let window_ms = match app.backend {
+        Backend::Sqlite => 1000,
+        Backend::Mysql => 400,
+    };
+    let holding = format!("strategy=pessimistic&race_window_ms={window_ms}");
+    let holder = withdraw_one(&app, id, &holding);
     let waiter = async {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        app.until_paused_at_race_point(1).await;
         withdraw_one(&app, id, "strategy=pessimistic").await
     };
     let (held, waited) = tokio::join!(holder, waiter);

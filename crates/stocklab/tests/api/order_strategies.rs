@@ -2,8 +2,6 @@
 //! read-modify-write over several rows. Two orders over the same two products meet at the race
 //! point, which an order reaches once it has read its first row.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, Reply, TestApp, backend_tests};
@@ -192,8 +190,7 @@ async fn a_wait_for_an_in_process_lock_ends_in_a_clear_409(app: TestApp) {
         line.clone(),
     );
     let waiter = async {
-        // Well after the holder took the lock, well before it lets go.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        app.until_paused_at_race_point(1).await;
         app.post("/api/orders?strategy=mutex", line.clone()).await
     };
     let (held, waited) = tokio::join!(holder, waiter);
