@@ -218,7 +218,7 @@ fn sigterm_lets_a_request_in_flight_finish() {
     server.wait_for_log("started processing request");
 
     server.terminate();
-    thread::sleep(Duration::from_millis(200));
+    server.wait_for_log("shutting down");
     drop(blocker); // The database frees up only after the shutdown began.
 
     let (status, change) = in_flight.join().expect("the client thread did not panic");
