@@ -27,6 +27,7 @@ backend_tests!(
     isolation_levels_below_serializable_are_lab_only,
     unsafe_stock_takes_overwrite_a_count_they_did_not_see,
     safe_stock_takes_refuse_a_count_that_missed_a_change,
+    transaction_stock_takes_follow_the_isolation_level,
     stats_count_each_strategys_outcomes,
     a_lab_reset_replaces_the_data_set_and_the_stats,
     a_lab_reset_is_refused_without_lab_mode_or_with_bad_values,
@@ -204,10 +205,45 @@ async fn count_race(app: &TestApp, sku: &str, query: &str) -> [Reply; 2] {
 }
 
 /// Both counts pass the version check on what they read, and both are written: the second
-/// overwrote the first without having seen it, which `expected_version` exists to prevent.
+/// overwrote the first without having seen it, which `expected_version` exists to prevent. A
+/// semaphore with two permits lets both through just the same.
 async fn unsafe_stock_takes_overwrite_a_count_they_did_not_see(app: TestApp) {
-    for reply in count_race(&app, "COUNT-UNSAFE", "strategy=unsafe").await {
-        reply.assert_status(200);
+    for (n, query) in ["strategy=unsafe", "strategy=semaphore&permits=2"]
+        .into_iter()
+        .enumerate()
+    {
+        for reply in count_race(&app, &format!("COUNT-UNSAFE-{n}"), query).await {
+            reply.assert_status(200);
+        }
+    }
+}
+
+/// Stock-takes in one transaction: on MySQL and MariaDB, below SERIALIZABLE both counts read
+/// version 0 without a lock and both are written; at SERIALIZABLE the shared read locks make
+/// InnoDB roll one back (409 `deadlock`). SQLite holds its one writer from the read to the
+/// commit at every level, so the second count sees the first and is refused.
+async fn transaction_stock_takes_follow_the_isolation_level(app: TestApp) {
+    for (n, isolation) in ["read-committed", "repeatable-read", "serializable"]
+        .into_iter()
+        .enumerate()
+    {
+        let query = format!("strategy=transaction&isolation={isolation}");
+        let replies = count_race(&app, &format!("COUNT-TX-{n}"), &query).await;
+        let refusal = match (app.backend, isolation) {
+            (Backend::Mysql, "serializable") => Some("deadlock"),
+            (Backend::Mysql, _) => None,
+            (Backend::Sqlite, _) => Some("version_mismatch"),
+        };
+        let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+        statuses.sort_unstable();
+        match refusal {
+            None => assert_eq!(statuses, [200, 200], "{query}: {replies:?}"),
+            Some(code) => {
+                assert_eq!(statuses, [200, 409], "{query}: {replies:?}");
+                let refused = replies.iter().find(|r| r.status == 409).expect("a refusal");
+                refused.assert_error(409, code);
+            }
+        }
     }
 }
 
