@@ -303,3 +303,116 @@ fn backoff(retries: u32) -> Duration {
     let ceiling_ms = 1u64 << retries.min(6);
     Duration::from_micros(rand::rng().random_range(0..=ceiling_ms * 1000))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use async_trait::async_trait;
+    use stocklab_domain::{NewProduct, Product};
+    use stocklab_store::StoreOptions;
+
+    use super::*;
+
+    /// A race point at which another change of the product lands the first `times` times it is
+    /// reached: each of those reads is stale by the time `optimistic` writes.
+    struct OthersChangeIt<'a> {
+        inventory: &'a Inventory,
+        id: ProductId,
+        times: u32,
+        landed: AtomicU32,
+    }
+
+    #[async_trait]
+    impl RacePoint for OthersChangeIt<'_> {
+        async fn reached(&self) {
+            if self.landed.fetch_add(1, Ordering::SeqCst) >= self.times {
+                return;
+            }
+            let receive = Delta::parse(1).expect("a valid delta");
+            self.inventory
+                .adjust(
+                    self.id,
+                    receive,
+                    &ChangeOptions::new(Strategy::Atomic),
+                    &ChangeMeta::default(),
+                )
+                .await
+                .expect("the other change is applied");
+        }
+    }
+
+    async fn inventory_with_one_product(dir: &tempfile::TempDir) -> (Inventory, Product) {
+        let url = format!("sqlite://{}", dir.path().join("stocklab.db").display());
+        let store = stocklab_store::connect(&url, &StoreOptions::default())
+            .await
+            .expect("a SQLite store");
+        let inventory = Inventory::new(
+            store,
+            ChangeOptions::new(Strategy::Optimistic),
+            true,
+            Duration::from_secs(1),
+        );
+        let new = NewProduct::parse("CONTENDED", "Contended", 10).expect("a valid product");
+        let product = inventory.create_product(&new).await.expect("created");
+        (inventory, product)
+    }
+
+    /// Withdraws one unit under `optimistic` while `others_first` other changes land between
+    /// its reads and its writes. Returns its result, the retries it counted and the final stock.
+    async fn withdraw_while_others_change_it(
+        others_first: u32,
+    ) -> (ServiceResult<Change>, u32, i64) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (inventory, product) = inventory_with_one_product(&dir).await;
+        let others = OthersChangeIt {
+            inventory: &inventory,
+            id: product.id,
+            times: others_first,
+            landed: AtomicU32::new(0),
+        };
+        let work = ProductWork {
+            id: product.id,
+            change: StockChange::Adjust(Delta::parse(-1).expect("a valid delta")),
+        };
+        let mut outcome = Outcome::default();
+        let result = inventory
+            .optimistic(&work, &others, &ChangeMeta::default(), &mut outcome)
+            .await;
+        let stock = inventory.get_product(product.id).await.expect("read").stock;
+        (result, outcome.retries, stock)
+    }
+
+    #[tokio::test]
+    async fn optimistic_retries_past_changes_it_did_not_see() {
+        let (result, retries, stock) = withdraw_while_others_change_it(3).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(retries, 3);
+        assert_eq!(
+            stock,
+            10 + 3 - 1,
+            "three receipts and the withdrawal, none lost"
+        );
+    }
+
+    #[tokio::test]
+    async fn optimistic_gives_up_with_a_conflict_when_every_read_is_stale() {
+        let (result, retries, stock) = withdraw_while_others_change_it(u32::MAX).await;
+        assert!(
+            matches!(
+                result,
+                Err(ServiceError::Conflict {
+                    retries: MAX_OPTIMISTIC_RETRIES
+                })
+            ),
+            "{result:?}"
+        );
+        assert_eq!(retries, MAX_OPTIMISTIC_RETRIES);
+        let attempts = i64::from(MAX_OPTIMISTIC_RETRIES) + 1;
+        assert_eq!(
+            stock,
+            10 + attempts,
+            "every receipt, and not the withdrawal"
+        );
+    }
+}
