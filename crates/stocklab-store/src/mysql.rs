@@ -24,6 +24,7 @@ use stocklab_domain::{
 };
 
 mod combine;
+mod in_flight;
 
 use crate::error::is_unique_violation;
 use crate::order_write::{WriteTx, write_order_in};

@@ -16,8 +16,7 @@
 //! fails, its adjustments are retried one by one, so each caller gets its own error.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -25,6 +24,7 @@ use sqlx::MySqlPool;
 use stocklab_domain::{Change, ChangeMeta, Delta, ProductId, StockError};
 use tokio::sync::oneshot;
 
+use super::in_flight::InFlight;
 use super::{adjust_one, locked_product};
 use crate::batch::{Outcome, as_of, plan};
 use crate::{StoreError, StoreResult};
@@ -41,7 +41,7 @@ struct Waiting {
 #[derive(Debug, Clone)]
 pub(super) struct Combiner {
     pool: MySqlPool,
-    in_flight: Arc<Mutex<HashMap<ProductId, Vec<Waiting>>>>,
+    in_flight: Arc<InFlight<Waiting>>,
     /// How long a waiting caller waits for its result before the database counts as
     /// unavailable, as long as it would wait for a connection.
     wait_limit: Duration,
@@ -65,20 +65,11 @@ impl Combiner {
         meta: &ChangeMeta,
     ) -> StoreResult<Change> {
         let (reply, result) = oneshot::channel();
-        let lead = match self.lock().entry(id) {
-            Entry::Vacant(vacant) => {
-                vacant.insert(Vec::new());
-                true
-            }
-            Entry::Occupied(mut queue) => {
-                queue.get_mut().push(Waiting {
-                    delta,
-                    meta: meta.clone(),
-                    reply,
-                });
-                false
-            }
-        };
+        let lead = self.in_flight.lead_or_queue(id, || Waiting {
+            delta,
+            meta: meta.clone(),
+            reply,
+        });
         if lead {
             // Handed over when this future ends, even when it is dropped half-way (the client
             // went away): the adjustments that queued behind it must not wait for nothing.
@@ -93,18 +84,6 @@ impl Combiner {
         }
     }
 
-    /// The adjustments that queued behind the product's last batch, or `None` (and the
-    /// product is no longer in flight) when there are none.
-    fn next_batch(&self, id: ProductId) -> Option<Vec<Waiting>> {
-        let mut in_flight = self.lock();
-        let queue = in_flight.get_mut(&id)?;
-        if queue.is_empty() {
-            in_flight.remove(&id);
-            return None;
-        }
-        Some(std::mem::take(queue))
-    }
-
     /// Applies batch after batch of the product's waiting adjustments until none is left.
     async fn drain(self, id: ProductId, mut batch: Vec<Waiting>) {
         loop {
@@ -113,7 +92,7 @@ impl Combiner {
             if !batch.is_empty() {
                 self.apply_or_retry(id, batch).await;
             }
-            match self.next_batch(id) {
+            match self.in_flight.next_batch(id) {
                 Some(next) => batch = next,
                 None => return,
             }
@@ -141,13 +120,6 @@ impl Combiner {
             }
         }
     }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProductId, Vec<Waiting>>> {
-        // No await under this lock, so a poisoned map is still consistent.
-        self.in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// The adjustment in flight of one product: when it ends, whatever queued behind it is applied
@@ -160,7 +132,7 @@ struct Turn<'a> {
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        if let Some(batch) = self.combiner.next_batch(self.id) {
+        if let Some(batch) = self.combiner.in_flight.next_batch(self.id) {
             tokio::spawn(self.combiner.clone().drain(self.id, batch));
         }
     }
