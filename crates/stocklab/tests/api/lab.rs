@@ -5,6 +5,8 @@
 
 use serde_json::{Value, json};
 
+use stocklab_domain::Strategy;
+
 use crate::helpers::{Backend, Reply, TestApp, backend_tests};
 
 backend_tests!(
@@ -16,6 +18,7 @@ backend_tests!(
     pessimistic_loses_nothing,
     optimistic_loses_nothing_and_counts_its_retry,
     atomic_loses_nothing,
+    the_servers_strategy_and_race_window_are_what_a_request_gets_by_default,
     lab_options_are_refused_without_lab_mode,
     out_of_range_lab_values_are_invalid,
     orders_locking_in_request_order_deadlock_and_get_a_clear_409,
@@ -75,6 +78,29 @@ async fn assert_lost_update(app: &TestApp, query: &str) {
         audit.assert_status(200),
         &json!({"ok": false, "products_checked": 1, "mismatches": [{"id": id, "stock": 9, "ledger_stock": 8}]})
     );
+}
+
+/// `--strategy` and `--race-window-ms` are what a request gets when it names neither: with
+/// `unsafe` and a window as the server's defaults, two plain withdrawals that meet lose an
+/// update. A request that names a strategy still gets the one it named.
+async fn the_servers_strategy_and_race_window_are_what_a_request_gets_by_default(app: TestApp) {
+    let app = TestApp::spawn_with(app.backend, |args| {
+        args.strategy = Strategy::Unsafe;
+        args.race_window_ms = u64::from(WINDOW_MS);
+    })
+    .await;
+    let id = app.create_product("DEFAULTS-1", 10).await;
+    let path = format!("/api/products/{id}/adjust?rendezvous=2");
+    let withdraw = || app.post(&path, json!({"delta": -1}));
+    let (first, second) = tokio::join!(withdraw(), withdraw());
+    for reply in [&first, &second] {
+        reply.assert_status(200);
+        assert_eq!(reply.header("x-stocklab-strategy"), Some("unsafe"));
+    }
+    assert_eq!(app.stock_of(id).await, 9, "one of two withdrawals was lost");
+    let named = withdraw_one(&app, id, "strategy=atomic").await;
+    named.assert_status(200);
+    assert_eq!(named.header("x-stocklab-strategy"), Some("atomic"));
 }
 
 /// Both withdrawals were applied, one after the other. Returns the two replies.
