@@ -234,6 +234,70 @@ fn on_mysql_unsafe_loses_updates_and_database_strategies_do_not() {
     strategies_compared(&database.url);
 }
 
+/// Clients spread over two instances of one database (`--url` twice): each instance's mutex
+/// serializes only its own clients, so the checker finds anomalies under `mutex`, and none
+/// under `atomic`, which the database enforces for both.
+fn two_instances_with_an_in_process_lock(database_url: &str) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let first = Server::start(database_url, &[]);
+    let second = Server::start(database_url, &[]);
+    let run = stocklab(
+        &[
+            &[
+                "sim",
+                "--url",
+                &first.url,
+                "--url",
+                &second.url,
+                "--strategy",
+                "mutex,atomic",
+                "--ops",
+                "200",
+            ],
+            HOT_RACE,
+            &["--json", "two.json"],
+        ]
+        .concat(),
+        dir.path(),
+    );
+    let report = text(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{report}{}", text(&run.stderr));
+    let result: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("two.json")).expect("--json was written"),
+    )
+    .expect("--json is JSON");
+    assert_eq!(
+        result["instances"].as_array().map(Vec::len),
+        Some(2),
+        "{result}"
+    );
+    let kinds = anomaly_kinds(&result);
+    assert_eq!(kinds.len(), 2, "{report}");
+    assert_eq!(kinds[0].0, "mutex");
+    assert!(
+        !kinds[0].1.is_empty(),
+        "mutex loses updates across instances: {report}"
+    );
+    assert_eq!(kinds[1], ("atomic".to_owned(), vec![]), "{report}");
+}
+
+#[test]
+fn on_sqlite_two_instances_with_an_in_process_lock_lose_updates() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    two_instances_with_an_in_process_lock(&format!(
+        "sqlite://{}",
+        dir.path().join("sim.db").display()
+    ));
+}
+
+#[test]
+fn on_mysql_two_instances_with_an_in_process_lock_lose_updates() {
+    let Some(database) = MysqlDatabase::create_if_configured() else {
+        return;
+    };
+    two_instances_with_an_in_process_lock(&database.url);
+}
+
 #[test]
 fn an_unreachable_url_is_a_clear_error_before_any_load() {
     let dir = tempfile::tempdir().expect("a temporary directory");
