@@ -218,6 +218,22 @@ fn strategies_compared(database_url: &str) {
         checked.contains("lost_update"),
         "a lost update shows: {checked}"
     );
+
+    // The search for a linearizable order cannot explain the hot product's history either: it
+    // proves it has none, or runs out of time, but never calls every product linearizable.
+    let searched = stocklab(
+        &["check", "--linearizability-ms", "5000", "unsafe.jsonl"],
+        dir.path(),
+    );
+    let searched = text(&searched.stdout);
+    let verdicts = searched
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("linearizability: "))
+        .unwrap_or_else(|| panic!("a linearizability line: {searched}"));
+    assert!(
+        verdicts.contains("products linearizable") && !verdicts.contains(", 0 not, 0 undecided"),
+        "{searched}"
+    );
 }
 
 #[test]
