@@ -314,6 +314,80 @@ fn on_mysql_two_instances_with_an_in_process_lock_lose_updates() {
     two_instances_with_an_in_process_lock(&database.url);
 }
 
+/// The data set's options and the strategies in turn: `--products` and `--initial-stock`
+/// reset the catalogue through the lab API; `--no-reset` runs on it as the last run left it;
+/// `--strategy all` runs every strategy, one after the other, each on the same products.
+#[test]
+fn the_data_set_options_and_every_strategy_in_turn() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = Server::start(
+        &format!("sqlite://{}", dir.path().join("sim.db").display()),
+        &[],
+    );
+    let run = |options: &[&str], json: &str| -> Value {
+        let args = [
+            &["sim", "--url", &server.url, "--quiet", "--json", json],
+            options,
+        ]
+        .concat();
+        let run = stocklab(&args, dir.path());
+        assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+        let written = std::fs::read(dir.path().join(json)).expect("--json was written");
+        serde_json::from_slice(&written).expect("--json is JSON")
+    };
+    let withdrawals = ["--mix", "withdraw=1", "--ops"];
+
+    let reset = run(
+        &[
+            &withdrawals[..],
+            &["50", "--products", "5", "--initial-stock", "3"],
+            &["--strategy", "atomic", "--ramp-up", "200ms"],
+        ]
+        .concat(),
+        "reset.json",
+    );
+    let summary = &reset["results"][0]["summary"];
+    assert_eq!(reset["results"][0]["check"]["products"], 5, "{reset}");
+    let ok = summary["ok"].as_u64().expect("an ok count");
+    let refused = summary["rejections"]["insufficient_stock"].as_u64();
+    assert_eq!(
+        Some(50 - ok),
+        refused,
+        "5 products of 3 cannot cover 50 withdrawals: {summary}"
+    );
+
+    let every = run(
+        &[&withdrawals[..], &["40", "--no-reset", "--strategy", "all"]].concat(),
+        "all.json",
+    );
+    let results = every["results"].as_array().expect("results");
+    let labels: Vec<&str> = results.iter().filter_map(|r| r["label"].as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "unsafe",
+            "mutex",
+            "per-product",
+            "semaphore(1)",
+            "pessimistic",
+            "optimistic",
+            "atomic",
+            "transaction(repeatable-read)"
+        ]
+    );
+    let ok_after: u64 = results
+        .iter()
+        .map(|r| r["summary"]["ok"].as_u64().expect("an ok count"))
+        .sum();
+    assert!(
+        ok + ok_after <= 15,
+        "without a reset, the 15 units of the first run's reset are all there is: {every}"
+    );
+    for r in results {
+        assert_eq!(r["check"]["products"], 5, "{r}");
+    }
+}
+
 #[test]
 fn an_unreachable_url_is_a_clear_error_before_any_load() {
     let dir = tempfile::tempdir().expect("a temporary directory");
