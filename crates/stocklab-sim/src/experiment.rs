@@ -43,6 +43,10 @@ pub struct Experiment {
     pub results: Vec<StrategyResult>,
     /// Ctrl-C stopped the load before the plan was done.
     pub interrupted: bool,
+    /// Why a strategy's run failed (an instance went away, say), ending the plan there: the
+    /// strategies before it are still reported and written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,7 +64,8 @@ impl Experiment {
 }
 
 /// Runs the plan. `interrupt` resolving (Ctrl-C) stops the load; what was measured until then
-/// is still checked and returned. `on_result` sees each strategy's result as soon as it is in.
+/// is still checked and returned, as it is when a strategy's run fails. Only an instance that
+/// fails the checks before any load is an `Err`. `on_result` sees each strategy's result as soon as it is in.
 pub async fn run(
     plan: &Plan,
     interrupt: impl Future<Output = ()> + Send + 'static,
@@ -73,6 +78,7 @@ pub async fn run(
         let _ = stop_sender.send(true);
     });
     let mut results = Vec::with_capacity(plan.strategies.len());
+    let mut failed = None;
     for choice in &plan.strategies {
         if *stop.borrow() {
             break;
@@ -80,7 +86,13 @@ pub async fn run(
         let progress = Progress::start(choice.label(), plan.budget, plan.outputs.quiet);
         let run = runner::run(plan, *choice, stop.clone(), progress.counters()).await;
         progress.finish();
-        let run = run?;
+        let run = match run {
+            Ok(run) => run,
+            Err(error) => {
+                failed = Some(error.to_string());
+                break;
+            }
+        };
         let check = stocklab_check::check(
             &run.history,
             &CheckOptions {
@@ -103,6 +115,7 @@ pub async fn run(
         instances,
         results,
         interrupted,
+        failed,
     })
 }
 

@@ -37,7 +37,8 @@ async fn main() -> anyhow::Result<ExitCode> {
 }
 
 /// `stocklab sim`: exit 0 when the run completed, 1 with `--expect-consistent` and an anomaly,
-/// 2 when it could not run, 130 after Ctrl-C.
+/// 2 when it could not run or a strategy's run failed (what ran before it is still reported and
+/// written), 130 after Ctrl-C.
 async fn sim(args: &stocklab_sim::SimArgs) -> ExitCode {
     use stocklab_sim::{files, report};
     let plan = args.plan();
@@ -74,7 +75,10 @@ async fn sim(args: &stocklab_sim::SimArgs) -> ExitCode {
                 println!("{}", report::comparison(&experiment));
             }
             println!("{}", report::Closing(&experiment));
-            if plan.outputs.expect_consistent && !experiment.is_consistent() {
+            if let Some(failure) = &experiment.failed {
+                eprintln!("error: {failure}");
+                ExitCode::from(2)
+            } else if plan.outputs.expect_consistent && !experiment.is_consistent() {
                 ExitCode::from(1)
             } else if experiment.interrupted {
                 ExitCode::from(130)

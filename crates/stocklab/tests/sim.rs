@@ -583,3 +583,52 @@ fn ctrl_c_stops_the_load_and_still_reports_what_was_measured() {
         "what was measured before Ctrl-C is in the result: {result}"
     );
 }
+
+/// The service goes away after the first of two strategies: the second cannot finish (its end
+/// state cannot be read), and the simulator says why and exits with 2, but the first
+/// strategy's result is still printed and written, not lost with the second.
+#[test]
+fn a_service_that_goes_away_mid_plan_loses_none_of_the_strategies_before() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = format!("sqlite://{}", dir.path().join("sim.db").display());
+    let server = Server::start(&db, &[]);
+    let json = dir.path().join("partial.json");
+    let mut sim = Command::new(BIN)
+        .args([
+            "sim",
+            "--url",
+            &server.url,
+            "--strategy",
+            "atomic,optimistic",
+        ])
+        .args(["--duration", "3s", "--timeout", "1s", "--quiet", "--json"])
+        .arg(&json)
+        .current_dir(dir.path())
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("stocklab sim starts");
+    let mut stdout = BufReader::new(sim.stdout.take().expect("piped stdout"));
+    let mut printed = String::new();
+    while !printed.contains("verdict:") {
+        let read = stdout.read_line(&mut printed).expect("the report");
+        assert!(read > 0, "the first strategy's block is printed: {printed}");
+    }
+    drop(server); // Killed while `optimistic` runs (or resets).
+
+    let output = sim.wait_with_output().expect("stocklab sim exits");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{printed}{stderr}");
+    assert!(stderr.contains("error:"), "it says what failed: {stderr}");
+    let result: Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("--json was written")).expect("JSON");
+    let labels: Vec<&str> = result["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["label"].as_str())
+        .collect();
+    assert_eq!(labels, ["atomic"], "{result}");
+    assert!(result["failed"].is_string(), "{result}");
+}
