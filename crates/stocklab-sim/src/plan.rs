@@ -31,8 +31,8 @@ pub struct Plan {
     pub seed: u64,
     /// How long a client waits for one answer before it records the outcome as unknown.
     pub timeout: Duration,
-    /// Passed to the checker: how far apart two operations' times may be and still count as
-    /// overlapping; `None` skips the linearizability check of reads.
+    /// Passed to the checker: how long to search each product's history for a linearizable
+    /// order before answering "unknown"; `None` skips the search.
     pub linearizability: Option<Duration>,
     pub outputs: Outputs,
 }
