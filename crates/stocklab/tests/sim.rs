@@ -632,3 +632,61 @@ fn a_service_that_goes_away_mid_plan_loses_none_of_the_strategies_before() {
     assert_eq!(labels, ["atomic"], "{result}");
     assert!(result["failed"].is_string(), "{result}");
 }
+
+/// Changes that outlast `--timeout` are recorded as `unknown`, not guessed: each may or may not
+/// have been applied, and the checker, widening its bounds for them, finds no anomaly in a
+/// safe strategy's run, so `--expect-consistent` still exits 0.
+#[test]
+fn timed_out_changes_are_unknown_outcomes_not_anomalies() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = format!("sqlite://{}", dir.path().join("sim.db").display());
+    let server = Server::start(&db, &[]);
+    let run = stocklab(
+        &[
+            "sim",
+            "--url",
+            &server.url,
+            "--strategy",
+            "pessimistic",
+            "--race-window-ms",
+            "500",
+            "--timeout",
+            "100ms",
+            "--ops",
+            "16",
+            "--clients",
+            "4",
+            "--mix",
+            "withdraw=1,receive=1",
+            "--quiet",
+            "--expect-consistent",
+            "--json",
+            "timeouts.json",
+            "--history",
+            "timeouts.jsonl",
+        ],
+        dir.path(),
+    );
+    let report = text(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{report}{}", text(&run.stderr));
+    let result: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("timeouts.json")).expect("--json was written"),
+    )
+    .expect("--json is JSON");
+    let strategy = &result["results"][0];
+    assert_eq!(
+        strategy["check"]["outcomes"],
+        serde_json::json!({"ok": 0, "fail": 0, "unknown": 16}),
+        "every change outlasts the timeout: {report}"
+    );
+    assert_eq!(strategy["summary"]["errors_by_reason"]["timeout"], 16);
+    assert_eq!(strategy["check"]["anomalies"], serde_json::json!([]));
+    let history =
+        std::fs::read_to_string(dir.path().join("timeouts.jsonl")).expect("--history was written");
+    let unknown = history
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["type"] == "op" && line["outcome"] == "unknown")
+        .count();
+    assert_eq!(unknown, 16, "{history}");
+}
