@@ -690,3 +690,51 @@ fn timed_out_changes_are_unknown_outcomes_not_anomalies() {
         .count();
     assert_eq!(unknown, 16, "{history}");
 }
+
+/// At a fixed rate, latency counts from when an operation was due, not from when a busy client
+/// got round to sending it (coordinated omission). One client, five withdrawals due 20 ms
+/// apart, each held 200 ms by its race window: the service answers each in about 200 ms, but
+/// the last was due at 80 ms and answered at about 1 s, and that is its latency. A slow machine
+/// only makes it longer.
+#[test]
+fn at_a_fixed_rate_latency_counts_from_when_an_operation_was_due() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = format!("sqlite://{}", dir.path().join("sim.db").display());
+    let server = Server::start(&db, &[]);
+    let run = stocklab(
+        &[
+            "sim",
+            "--url",
+            &server.url,
+            "--strategy",
+            "pessimistic",
+            "--race-window-ms",
+            "200",
+            "--rate",
+            "50",
+            "--ops",
+            "5",
+            "--clients",
+            "1",
+            "--mix",
+            "withdraw=1",
+            "--quiet",
+            "--json",
+            "late.json",
+        ],
+        dir.path(),
+    );
+    let report = text(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{report}{}", text(&run.stderr));
+    let result: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("late.json")).expect("--json was written"),
+    )
+    .expect("--json is JSON");
+    let max_ms = result["results"][0]["summary"]["latency_ms"]["max"]
+        .as_f64()
+        .expect("a max latency");
+    assert!(
+        max_ms >= 3.0 * 200.0,
+        "the last withdrawal waited behind four others: {report}"
+    );
+}
