@@ -77,6 +77,24 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Asserts that the process exited with `code`, and returns what it printed.
+fn exited_with(output: &Output, code: i32) -> String {
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    stdout
+}
+
+/// The result a run wrote with `--json`.
+fn read_json(path: &Path) -> Value {
+    let written = std::fs::read(path).expect("--json was written");
+    serde_json::from_slice(&written).expect("--json is JSON")
+}
+
 /// The experiment options every strategy test shares: eight clients, mostly on one hot
 /// product, with a race window wide enough that unsafe read-modify-writes overlap.
 const HOT_RACE: &[&str] = &[
@@ -163,17 +181,8 @@ fn strategies_compared(database_url: &str) {
         .concat(),
         dir.path(),
     );
-    let report = text(&safe_run.stdout);
-    assert_eq!(
-        safe_run.status.code(),
-        Some(0),
-        "{report}{}",
-        text(&safe_run.stderr)
-    );
-    let result: Value = serde_json::from_slice(
-        &std::fs::read(dir.path().join("safe.json")).expect("--json was written"),
-    )
-    .expect("--json is JSON");
+    let report = exited_with(&safe_run, 0);
+    let result = read_json(&dir.path().join("safe.json"));
     let kinds = anomaly_kinds(&result);
     assert_eq!(
         kinds,
@@ -207,13 +216,7 @@ fn strategies_compared(database_url: &str) {
     assert_eq!(lines.last().map(|l| &l["type"]), Some(&"end".into()));
     assert_eq!(lines.len(), 202, "start, 200 operations, end");
     let check = stocklab(&["check", "unsafe.jsonl"], dir.path());
-    let checked = text(&check.stdout);
-    assert_eq!(
-        check.status.code(),
-        Some(1),
-        "{checked}{}",
-        text(&check.stderr)
-    );
+    let checked = exited_with(&check, 1);
     assert!(
         checked.contains("lost_update"),
         "a lost update shows: {checked}"
@@ -276,12 +279,8 @@ fn two_instances_with_an_in_process_lock(database_url: &str) {
         .concat(),
         dir.path(),
     );
-    let report = text(&run.stdout);
-    assert_eq!(run.status.code(), Some(0), "{report}{}", text(&run.stderr));
-    let result: Value = serde_json::from_slice(
-        &std::fs::read(dir.path().join("two.json")).expect("--json was written"),
-    )
-    .expect("--json is JSON");
+    let report = exited_with(&run, 0);
+    let result = read_json(&dir.path().join("two.json"));
     assert_eq!(
         result["instances"].as_array().map(Vec::len),
         Some(2),
@@ -330,10 +329,8 @@ fn the_data_set_options_and_every_strategy_in_turn() {
             options,
         ]
         .concat();
-        let run = stocklab(&args, dir.path());
-        assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
-        let written = std::fs::read(dir.path().join(json)).expect("--json was written");
-        serde_json::from_slice(&written).expect("--json is JSON")
+        exited_with(&stocklab(&args, dir.path()), 0);
+        read_json(&dir.path().join(json))
     };
     let withdrawals = ["--mix", "withdraw=1", "--ops"];
 
@@ -502,18 +499,9 @@ fn at_a_fixed_rate_the_offered_and_achieved_rates_are_both_reported() {
         ],
         dir.path(),
     );
-    let report = text(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{report}{}",
-        text(&output.stderr)
-    );
+    let report = exited_with(&output, 0);
     assert!(report.contains("offered 200/s"), "{report}");
-    let result: Value = serde_json::from_slice(
-        &std::fs::read(dir.path().join("rate.json")).expect("--json was written"),
-    )
-    .expect("--json is JSON");
+    let result = read_json(&dir.path().join("rate.json"));
     let summary = &result["results"][0]["summary"];
     assert_eq!(summary["offered_rate"], 200.0);
     // Paced: no more than the 200 due in the second (a closed loop of four clients would run
@@ -573,8 +561,7 @@ fn ctrl_c_stops_the_load_and_still_reports_what_was_measured() {
         "it says the run was cut short: {rest}"
     );
     assert!(rest.contains("verdict:"), "the checker still ran: {rest}");
-    let result: Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("--json was written")).expect("JSON");
+    let result = read_json(&json);
     let checked = result["results"][0]["check"]["operations"]
         .as_u64()
         .unwrap_or(0);
@@ -621,8 +608,7 @@ fn a_service_that_goes_away_mid_plan_loses_none_of_the_strategies_before() {
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{printed}{stderr}");
     assert!(stderr.contains("error:"), "it says what failed: {stderr}");
-    let result: Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("--json was written")).expect("JSON");
+    let result = read_json(&json);
     let labels: Vec<&str> = result["results"]
         .as_array()
         .expect("results")
@@ -667,12 +653,8 @@ fn timed_out_changes_are_unknown_outcomes_not_anomalies() {
         ],
         dir.path(),
     );
-    let report = text(&run.stdout);
-    assert_eq!(run.status.code(), Some(0), "{report}{}", text(&run.stderr));
-    let result: Value = serde_json::from_slice(
-        &std::fs::read(dir.path().join("timeouts.json")).expect("--json was written"),
-    )
-    .expect("--json is JSON");
+    let report = exited_with(&run, 0);
+    let result = read_json(&dir.path().join("timeouts.json"));
     let strategy = &result["results"][0];
     assert_eq!(
         strategy["check"]["outcomes"],
@@ -724,12 +706,8 @@ fn at_a_fixed_rate_latency_counts_from_when_an_operation_was_due() {
         ],
         dir.path(),
     );
-    let report = text(&run.stdout);
-    assert_eq!(run.status.code(), Some(0), "{report}{}", text(&run.stderr));
-    let result: Value = serde_json::from_slice(
-        &std::fs::read(dir.path().join("late.json")).expect("--json was written"),
-    )
-    .expect("--json is JSON");
+    let report = exited_with(&run, 0);
+    let result = read_json(&dir.path().join("late.json"));
     let max_ms = result["results"][0]["summary"]["latency_ms"]["max"]
         .as_f64()
         .expect("a max latency");
