@@ -64,6 +64,24 @@ impl Drop for Server {
     }
 }
 
+/// A fresh SQLite database in the test's directory.
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("sim.db").display())
+}
+
+/// `stocklab sim` with `args` as a process still running, its output piped.
+fn spawn_sim(args: &[&str], dir: &Path) -> Child {
+    Command::new(BIN)
+        .arg("sim")
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("stocklab sim starts")
+}
+
 fn stocklab(args: &[&str], dir: &Path) -> Output {
     Command::new(BIN)
         .args(args)
@@ -242,7 +260,7 @@ fn strategies_compared(database_url: &str) {
 #[test]
 fn on_sqlite_unsafe_loses_updates_and_database_strategies_do_not() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    strategies_compared(&format!("sqlite://{}", dir.path().join("sim.db").display()));
+    strategies_compared(&sqlite_url(dir.path()));
 }
 
 #[test]
@@ -299,10 +317,7 @@ fn two_instances_with_an_in_process_lock(database_url: &str) {
 #[test]
 fn on_sqlite_two_instances_with_an_in_process_lock_lose_updates() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    two_instances_with_an_in_process_lock(&format!(
-        "sqlite://{}",
-        dir.path().join("sim.db").display()
-    ));
+    two_instances_with_an_in_process_lock(&sqlite_url(dir.path()));
 }
 
 #[test]
@@ -319,10 +334,7 @@ fn on_mysql_two_instances_with_an_in_process_lock_lose_updates() {
 #[test]
 fn the_data_set_options_and_every_strategy_in_turn() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let server = Server::start(
-        &format!("sqlite://{}", dir.path().join("sim.db").display()),
-        &[],
-    );
+    let server = Server::start(&sqlite_url(dir.path()), &[]);
     let run = |options: &[&str], json: &str| -> Value {
         let args = [
             &["sim", "--url", &server.url, "--quiet", "--json", json],
@@ -405,7 +417,7 @@ fn an_unreachable_url_is_a_clear_error_before_any_load() {
 #[test]
 fn a_service_without_lab_mode_is_a_clear_error_before_any_load() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let db = format!("sqlite://{}", dir.path().join("sim.db").display());
+    let db = sqlite_url(dir.path());
     let server = Server::start(&db, &["--no-lab"]);
     let output = stocklab(&["sim", "--url", &server.url, "--quiet"], dir.path());
     assert_eq!(output.status.code(), Some(2));
@@ -476,8 +488,7 @@ fn bad_options_are_usage_errors_that_name_the_problem() {
 #[test]
 fn at_a_fixed_rate_the_offered_and_achieved_rates_are_both_reported() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let db = format!("sqlite://{}", dir.path().join("sim.db").display());
-    let server = Server::start(&db, &[]);
+    let server = Server::start(&sqlite_url(dir.path()), &[]);
     let output = stocklab(
         &[
             "sim",
@@ -525,19 +536,23 @@ fn at_a_fixed_rate_the_offered_and_achieved_rates_are_both_reported() {
 #[test]
 fn ctrl_c_stops_the_load_and_still_reports_what_was_measured() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let db = format!("sqlite://{}", dir.path().join("sim.db").display());
-    let server = Server::start(&db, &[]);
+    let server = Server::start(&sqlite_url(dir.path()), &[]);
     let json = dir.path().join("interrupted.json");
-    let mut sim = Command::new(BIN)
-        .args(["sim", "--url", &server.url, "--strategy", "atomic"])
-        .args(["--duration", "60s", "--quiet", "--json"])
-        .arg(&json)
-        .current_dir(dir.path())
-        .env_clear()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("stocklab sim starts");
+    let mut sim = spawn_sim(
+        &[
+            &[
+                "--url",
+                &server.url,
+                "--strategy",
+                "atomic",
+                "--duration",
+                "60s",
+            ][..],
+            &["--quiet", "--json", "interrupted.json"],
+        ]
+        .concat(),
+        dir.path(),
+    );
     let mut stdout = BufReader::new(sim.stdout.take().expect("piped stdout"));
     let mut first_line = String::new();
     stdout
@@ -577,25 +592,24 @@ fn ctrl_c_stops_the_load_and_still_reports_what_was_measured() {
 #[test]
 fn a_service_that_goes_away_mid_plan_loses_none_of_the_strategies_before() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let db = format!("sqlite://{}", dir.path().join("sim.db").display());
-    let server = Server::start(&db, &[]);
+    let server = Server::start(&sqlite_url(dir.path()), &[]);
     let json = dir.path().join("partial.json");
-    let mut sim = Command::new(BIN)
-        .args([
-            "sim",
-            "--url",
-            &server.url,
-            "--strategy",
-            "atomic,optimistic",
-        ])
-        .args(["--duration", "3s", "--timeout", "1s", "--quiet", "--json"])
-        .arg(&json)
-        .current_dir(dir.path())
-        .env_clear()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("stocklab sim starts");
+    let mut sim = spawn_sim(
+        &[
+            &["--url", &server.url, "--strategy", "atomic,optimistic"][..],
+            &[
+                "--duration",
+                "3s",
+                "--timeout",
+                "1s",
+                "--quiet",
+                "--json",
+                "partial.json",
+            ],
+        ]
+        .concat(),
+        dir.path(),
+    );
     let mut stdout = BufReader::new(sim.stdout.take().expect("piped stdout"));
     let mut printed = String::new();
     while !printed.contains("verdict:") {
@@ -625,8 +639,7 @@ fn a_service_that_goes_away_mid_plan_loses_none_of_the_strategies_before() {
 #[test]
 fn timed_out_changes_are_unknown_outcomes_not_anomalies() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let db = format!("sqlite://{}", dir.path().join("sim.db").display());
-    let server = Server::start(&db, &[]);
+    let server = Server::start(&sqlite_url(dir.path()), &[]);
     let run = stocklab(
         &[
             "sim",
@@ -681,8 +694,7 @@ fn timed_out_changes_are_unknown_outcomes_not_anomalies() {
 #[test]
 fn at_a_fixed_rate_latency_counts_from_when_an_operation_was_due() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let db = format!("sqlite://{}", dir.path().join("sim.db").display());
-    let server = Server::start(&db, &[]);
+    let server = Server::start(&sqlite_url(dir.path()), &[]);
     let run = stocklab(
         &[
             "sim",
