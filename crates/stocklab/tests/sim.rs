@@ -64,6 +64,26 @@ impl Drop for Server {
     }
 }
 
+/// Two tests of one experiment over a database URL: on a fresh SQLite file, and on a fresh
+/// MariaDB/MySQL database when `STOCKLAB_TEST_MYSQL_URL` names a server.
+macro_rules! on_both_backends {
+    ($experiment:ident: $on_sqlite:ident, $on_mysql:ident) => {
+        #[test]
+        fn $on_sqlite() {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            $experiment(&sqlite_url(dir.path()));
+        }
+
+        #[test]
+        fn $on_mysql() {
+            let Some(database) = MysqlDatabase::create_if_configured() else {
+                return;
+            };
+            $experiment(&database.url);
+        }
+    };
+}
+
 /// A fresh SQLite database in the test's directory.
 fn sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("sim.db").display())
@@ -257,19 +277,11 @@ fn strategies_compared(database_url: &str) {
     );
 }
 
-#[test]
-fn on_sqlite_unsafe_loses_updates_and_database_strategies_do_not() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    strategies_compared(&sqlite_url(dir.path()));
-}
-
-#[test]
-fn on_mysql_unsafe_loses_updates_and_database_strategies_do_not() {
-    let Some(database) = MysqlDatabase::create_if_configured() else {
-        return;
-    };
-    strategies_compared(&database.url);
-}
+on_both_backends!(
+    strategies_compared:
+    on_sqlite_unsafe_loses_updates_and_database_strategies_do_not,
+    on_mysql_unsafe_loses_updates_and_database_strategies_do_not
+);
 
 /// Clients spread over two instances of one database (`--url` twice): each instance's mutex
 /// serializes only its own clients, so the checker finds anomalies under `mutex`, and none
@@ -314,19 +326,11 @@ fn two_instances_with_an_in_process_lock(database_url: &str) {
     assert_eq!(kinds[1], ("atomic".to_owned(), vec![]), "{report}");
 }
 
-#[test]
-fn on_sqlite_two_instances_with_an_in_process_lock_lose_updates() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    two_instances_with_an_in_process_lock(&sqlite_url(dir.path()));
-}
-
-#[test]
-fn on_mysql_two_instances_with_an_in_process_lock_lose_updates() {
-    let Some(database) = MysqlDatabase::create_if_configured() else {
-        return;
-    };
-    two_instances_with_an_in_process_lock(&database.url);
-}
+on_both_backends!(
+    two_instances_with_an_in_process_lock:
+    on_sqlite_two_instances_with_an_in_process_lock_lose_updates,
+    on_mysql_two_instances_with_an_in_process_lock_lose_updates
+);
 
 /// The data set's options and the strategies in turn: `--products` and `--initial-stock`
 /// reset the catalogue through the lab API; `--no-reset` runs on it as the last run left it;
