@@ -17,6 +17,7 @@ backend_tests!(
     optimistic_orders_lose_nothing_and_count_their_retry,
     atomic_orders_lose_nothing,
     orders_in_a_read_committed_transaction_lose_an_update_on_mysql_only,
+    orders_in_a_repeatable_read_transaction_lose_an_update_on_mysql_only,
     orders_in_a_serializable_transaction_lose_nothing,
     a_wait_for_an_in_process_lock_ends_in_a_clear_409,
 );
@@ -147,14 +148,23 @@ async fn atomic_orders_lose_nothing(app: TestApp) {
     assert_order_no_lost_update(&app, "strategy=atomic", "atomic").await;
 }
 
-/// As for one product: the plain reads of READ COMMITTED take no lock on MySQL, so the later
-/// order overwrites the earlier one's line; SQLite's one writer is held from read to commit.
-async fn orders_in_a_read_committed_transaction_lose_an_update_on_mysql_only(app: TestApp) {
-    let query = "strategy=transaction&isolation=read-committed";
+/// As for one product: the plain reads of READ COMMITTED and REPEATABLE READ take no lock on
+/// MySQL, so the later order overwrites the earlier one's lines; SQLite's one writer is held
+/// from read to commit.
+async fn orders_below_serializable(app: &TestApp, isolation: &str) {
+    let query = format!("strategy=transaction&isolation={isolation}");
     match app.backend {
-        Backend::Mysql => assert_order_lost_update(&app, query).await,
-        Backend::Sqlite => drop(assert_order_no_lost_update(&app, query, "transaction").await),
+        Backend::Mysql => assert_order_lost_update(app, &query).await,
+        Backend::Sqlite => drop(assert_order_no_lost_update(app, &query, "transaction").await),
     }
+}
+
+async fn orders_in_a_read_committed_transaction_lose_an_update_on_mysql_only(app: TestApp) {
+    orders_below_serializable(&app, "read-committed").await;
+}
+
+async fn orders_in_a_repeatable_read_transaction_lose_an_update_on_mysql_only(app: TestApp) {
+    orders_below_serializable(&app, "repeatable-read").await;
 }
 
 /// At SERIALIZABLE, InnoDB turns the reads into shared locks; the two orders deadlock at their
