@@ -31,9 +31,12 @@ pub fn describe(plan: &Plan) -> String {
     } else {
         format!("the first {} products as they are", plan.data.products)
     };
+    let clients = match plan.clients {
+        1 => "1 client".to_owned(),
+        n => format!("{n} clients"),
+    };
     format!(
-        "stocklab sim: {} clients against {}; {budget}, {arrival}; mix {}; {skew}; {data}; seed {}",
-        plan.clients,
+        "stocklab sim: {clients} against {}; {budget}, {arrival}; mix {}; {skew}; {data}; seed {}",
         urls.join(", "),
         plan.mix,
         plan.seed

@@ -723,6 +723,10 @@ fn at_a_fixed_rate_latency_counts_from_when_an_operation_was_due() {
         dir.path(),
     );
     let report = exited_with(&run, 0);
+    assert!(
+        report.starts_with("stocklab sim: 1 client against"),
+        "{report}"
+    );
     let result = read_json(&dir.path().join("late.json"));
     let max_ms = result["results"][0]["summary"]["latency_ms"]["max"]
         .as_f64()
