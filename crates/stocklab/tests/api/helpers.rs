@@ -100,6 +100,17 @@ impl Reply {
     }
 }
 
+/// Asserts that of two concurrent requests (`what`), one was applied with status `ok` and the
+/// other refused with 409 `code`, in either order.
+#[track_caller]
+pub fn assert_one_applied_one_refused(replies: &[Reply], what: &str, ok: u16, code: &str) {
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [ok, 409], "{what}: {replies:?}");
+    let refused = replies.iter().find(|r| r.status == 409).expect("a refusal");
+    refused.assert_error(409, code);
+}
+
 /// A running application and a client for it. Dropping it stops the server; the database is
 /// removed when the last server on it (see [`TestApp::another_instance`]) is dropped.
 #[derive(Debug)]

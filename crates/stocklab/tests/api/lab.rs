@@ -4,10 +4,9 @@
 //! read-modify-write lose an update every time; the safe ones never do.
 
 use serde_json::{Value, json};
-
 use stocklab_domain::Strategy;
 
-use crate::helpers::{Backend, Reply, TestApp, backend_tests};
+use crate::helpers::{Backend, Reply, TestApp, assert_one_applied_one_refused, backend_tests};
 
 backend_tests!(
     unsafe_loses_an_update_every_time,
@@ -260,15 +259,13 @@ async fn transaction_stock_takes_follow_the_isolation_level(app: TestApp) {
             (Backend::Mysql, _) => None,
             (Backend::Sqlite, _) => Some("version_mismatch"),
         };
-        let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
-        statuses.sort_unstable();
         match refusal {
-            None => assert_eq!(statuses, [200, 200], "{query}: {replies:?}"),
-            Some(code) => {
-                assert_eq!(statuses, [200, 409], "{query}: {replies:?}");
-                let refused = replies.iter().find(|r| r.status == 409).expect("a refusal");
-                refused.assert_error(409, code);
+            None => {
+                for reply in &replies {
+                    reply.assert_status(200);
+                }
             }
+            Some(code) => assert_one_applied_one_refused(&replies, &query, 200, code),
         }
     }
 }
@@ -286,11 +283,7 @@ async fn safe_stock_takes_refuse_a_count_that_missed_a_change(app: TestApp) {
     .enumerate()
     {
         let replies = count_race(&app, &format!("COUNT-SAFE-{n}"), query).await;
-        let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
-        statuses.sort_unstable();
-        assert_eq!(statuses, [200, 409], "{query}: {replies:?}");
-        let refused = replies.iter().find(|r| r.status == 409).expect("a refusal");
-        refused.assert_error(409, "version_mismatch");
+        assert_one_applied_one_refused(&replies, query, 200, "version_mismatch");
     }
     app.assert_audit_ok().await;
 }
@@ -544,14 +537,7 @@ async fn orders_locking_in_request_order_deadlock_and_get_a_clear_409(app: TestA
     let (stocks, replies) = crossed_orders(&app, "lock_order=request").await;
     match app.backend {
         Backend::Mysql => {
-            let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
-            statuses.sort_unstable();
-            assert_eq!(statuses, [201, 409], "{replies:?}");
-            let victim = replies
-                .iter()
-                .find(|r| r.status == 409)
-                .expect("a deadlock victim");
-            victim.assert_error(409, "deadlock");
+            assert_one_applied_one_refused(&replies, "crossed orders", 201, "deadlock");
             assert_eq!(stocks, [9, 9], "only the surviving order was applied");
         }
         Backend::Sqlite => {
@@ -615,14 +601,7 @@ async fn a_serializable_transaction_loses_nothing(app: TestApp) {
     match app.backend {
         Backend::Mysql => {
             let (id, replies) = race(&app, query).await;
-            let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
-            statuses.sort_unstable();
-            assert_eq!(statuses, [200, 409], "{replies:?}");
-            let victim = replies
-                .iter()
-                .find(|r| r.status == 409)
-                .expect("a deadlock victim");
-            victim.assert_error(409, "deadlock");
+            assert_one_applied_one_refused(&replies, query, 200, "deadlock");
             assert_eq!(app.stock_of(id).await, 9);
             app.assert_audit_ok().await;
         }
