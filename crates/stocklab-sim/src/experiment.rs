@@ -65,7 +65,8 @@ impl Experiment {
 
 /// Runs the plan. `interrupt` resolving (Ctrl-C) stops the load; what was measured until then
 /// is still checked and returned, as it is when a strategy's run fails. Only an instance that
-/// fails the checks before any load is an `Err`. `on_result` sees each strategy's result as soon as it is in.
+/// fails the checks before any load is an `Err`. `on_result` sees each strategy's result as
+/// soon as it is in.
 pub async fn run(
     plan: &Plan,
     interrupt: impl Future<Output = ()> + Send + 'static,
