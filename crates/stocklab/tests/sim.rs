@@ -133,6 +133,24 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&written).expect("--json is JSON")
 }
 
+/// Runs `stocklab sim` with `options` in `dir`, asserts that it completed (exit 0), and returns
+/// what it printed and the result it wrote with `--json`.
+fn sim_completes(options: &[&str], dir: &Path) -> (String, Value) {
+    let args = [&["sim", "--json", "result.json"], options].concat();
+    let report = exited_with(&stocklab(&args, dir), 0);
+    (report, read_json(&dir.join("result.json")))
+}
+
+/// The labels of the strategies in a `--json` result, in the order they ran.
+fn labels(result: &Value) -> Vec<&str> {
+    result["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["label"].as_str())
+        .collect()
+}
+
 /// The experiment options every strategy test shares: eight clients, mostly on one hot
 /// product, with a race window wide enough that unsafe read-modify-writes overlap.
 const HOT_RACE: &[&str] = &[
@@ -290,10 +308,9 @@ fn two_instances_with_an_in_process_lock(database_url: &str) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let first = Server::start(database_url, &[]);
     let second = Server::start(database_url, &[]);
-    let run = stocklab(
+    let (report, result) = sim_completes(
         &[
             &[
-                "sim",
                 "--url",
                 &first.url,
                 "--url",
@@ -304,13 +321,10 @@ fn two_instances_with_an_in_process_lock(database_url: &str) {
                 "200",
             ],
             HOT_RACE,
-            &["--json", "two.json"],
         ]
         .concat(),
         dir.path(),
     );
-    let report = exited_with(&run, 0);
-    let result = read_json(&dir.path().join("two.json"));
     assert_eq!(
         result["instances"].as_array().map(Vec::len),
         Some(2),
@@ -339,26 +353,18 @@ on_both_backends!(
 fn the_data_set_options_and_every_strategy_in_turn() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let server = Server::start(&sqlite_url(dir.path()), &[]);
-    let run = |options: &[&str], json: &str| -> Value {
-        let args = [
-            &["sim", "--url", &server.url, "--quiet", "--json", json],
-            options,
-        ]
-        .concat();
-        exited_with(&stocklab(&args, dir.path()), 0);
-        read_json(&dir.path().join(json))
+    let run = |options: &[&str]| -> Value {
+        let args = [&["--url", &server.url, "--quiet"], options].concat();
+        sim_completes(&args, dir.path()).1
     };
     let withdrawals = ["--mix", "withdraw=1", "--ops"];
 
-    let reset = run(
-        &[
-            &withdrawals[..],
-            &["50", "--products", "5", "--initial-stock", "3"],
-            &["--strategy", "atomic", "--ramp-up", "200ms"],
-        ]
-        .concat(),
-        "reset.json",
-    );
+    let reset = run(&[
+        &withdrawals[..],
+        &["50", "--products", "5", "--initial-stock", "3"],
+        &["--strategy", "atomic", "--ramp-up", "200ms"],
+    ]
+    .concat());
     let summary = &reset["results"][0]["summary"];
     assert_eq!(reset["results"][0]["check"]["products"], 5, "{reset}");
     let ok = summary["ok"].as_u64().expect("an ok count");
@@ -369,14 +375,10 @@ fn the_data_set_options_and_every_strategy_in_turn() {
         "5 products of 3 cannot cover 50 withdrawals: {summary}"
     );
 
-    let every = run(
-        &[&withdrawals[..], &["40", "--no-reset", "--strategy", "all"]].concat(),
-        "all.json",
-    );
+    let every = run(&[&withdrawals[..], &["40", "--no-reset", "--strategy", "all"]].concat());
     let results = every["results"].as_array().expect("results");
-    let labels: Vec<&str> = results.iter().filter_map(|r| r["label"].as_str()).collect();
     assert_eq!(
-        labels,
+        labels(&every),
         [
             "unsafe",
             "mutex",
@@ -493,9 +495,8 @@ fn bad_options_are_usage_errors_that_name_the_problem() {
 fn at_a_fixed_rate_the_offered_and_achieved_rates_are_both_reported() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let server = Server::start(&sqlite_url(dir.path()), &[]);
-    let output = stocklab(
+    let (report, result) = sim_completes(
         &[
-            "sim",
             "--url",
             &server.url,
             "--strategy",
@@ -509,14 +510,10 @@ fn at_a_fixed_rate_the_offered_and_achieved_rates_are_both_reported() {
             "--mix",
             "withdraw=1,read=1",
             "--quiet",
-            "--json",
-            "rate.json",
         ],
         dir.path(),
     );
-    let report = exited_with(&output, 0);
     assert!(report.contains("offered 200/s"), "{report}");
-    let result = read_json(&dir.path().join("rate.json"));
     let summary = &result["results"][0]["summary"];
     assert_eq!(summary["offered_rate"], 200.0);
     // Paced: no more than the 200 due in the second (a closed loop of four clients would run
@@ -627,13 +624,7 @@ fn a_service_that_goes_away_mid_plan_loses_none_of_the_strategies_before() {
     assert_eq!(output.status.code(), Some(2), "{printed}{stderr}");
     assert!(stderr.contains("error:"), "it says what failed: {stderr}");
     let result = read_json(&json);
-    let labels: Vec<&str> = result["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .filter_map(|r| r["label"].as_str())
-        .collect();
-    assert_eq!(labels, ["atomic"], "{result}");
+    assert_eq!(labels(&result), ["atomic"], "{result}");
     assert!(result["failed"].is_string(), "{result}");
 }
 
@@ -644,9 +635,8 @@ fn a_service_that_goes_away_mid_plan_loses_none_of_the_strategies_before() {
 fn timed_out_changes_are_unknown_outcomes_not_anomalies() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let server = Server::start(&sqlite_url(dir.path()), &[]);
-    let run = stocklab(
+    let (report, result) = sim_completes(
         &[
-            "sim",
             "--url",
             &server.url,
             "--strategy",
@@ -663,15 +653,11 @@ fn timed_out_changes_are_unknown_outcomes_not_anomalies() {
             "withdraw=1,receive=1",
             "--quiet",
             "--expect-consistent",
-            "--json",
-            "timeouts.json",
             "--history",
             "timeouts.jsonl",
         ],
         dir.path(),
     );
-    let report = exited_with(&run, 0);
-    let result = read_json(&dir.path().join("timeouts.json"));
     let strategy = &result["results"][0];
     assert_eq!(
         strategy["check"]["outcomes"],
@@ -699,9 +685,8 @@ fn timed_out_changes_are_unknown_outcomes_not_anomalies() {
 fn at_a_fixed_rate_latency_counts_from_when_an_operation_was_due() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let server = Server::start(&sqlite_url(dir.path()), &[]);
-    let run = stocklab(
+    let (report, result) = sim_completes(
         &[
-            "sim",
             "--url",
             &server.url,
             "--strategy",
@@ -717,17 +702,13 @@ fn at_a_fixed_rate_latency_counts_from_when_an_operation_was_due() {
             "--mix",
             "withdraw=1",
             "--quiet",
-            "--json",
-            "late.json",
         ],
         dir.path(),
     );
-    let report = exited_with(&run, 0);
     assert!(
         report.starts_with("stocklab sim: 1 client against"),
         "{report}"
     );
-    let result = read_json(&dir.path().join("late.json"));
     let max_ms = result["results"][0]["summary"]["latency_ms"]["max"]
         .as_f64()
         .expect("a max latency");
