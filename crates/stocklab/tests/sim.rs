@@ -133,6 +133,15 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&written).expect("--json is JSON")
 }
 
+/// The lines of a history a run wrote with `--history`, each parsed as JSON.
+fn read_history(path: &Path) -> Vec<Value> {
+    let history = std::fs::read_to_string(path).expect("--history was written");
+    history
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect()
+}
+
 /// Runs `stocklab sim` with `options` in `dir`, asserts that it completed (exit 0), and returns
 /// what it printed and the result it wrote with `--json`.
 fn sim_completes(options: &[&str], dir: &Path) -> (String, Value) {
@@ -262,12 +271,7 @@ fn strategies_compared(database_url: &str) {
     );
 
     // The unsafe history is JSON Lines that `stocklab check` reads and finds the same in.
-    let history =
-        std::fs::read_to_string(dir.path().join("unsafe.jsonl")).expect("--history was written");
-    let lines: Vec<Value> = history
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
-        .collect();
+    let lines = read_history(&dir.path().join("unsafe.jsonl"));
     assert_eq!(lines.first().map(|l| &l["type"]), Some(&"start".into()));
     assert_eq!(lines.last().map(|l| &l["type"]), Some(&"end".into()));
     assert_eq!(lines.len(), 202, "start, 200 operations, end");
@@ -666,14 +670,12 @@ fn timed_out_changes_are_unknown_outcomes_not_anomalies() {
     );
     assert_eq!(strategy["summary"]["errors_by_reason"]["timeout"], 16);
     assert_eq!(strategy["check"]["anomalies"], serde_json::json!([]));
-    let history =
-        std::fs::read_to_string(dir.path().join("timeouts.jsonl")).expect("--history was written");
+    let history = read_history(&dir.path().join("timeouts.jsonl"));
     let unknown = history
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .iter()
         .filter(|line| line["type"] == "op" && line["outcome"] == "unknown")
         .count();
-    assert_eq!(unknown, 16, "{history}");
+    assert_eq!(unknown, 16, "{history:?}");
 }
 
 /// At a fixed rate, latency counts from when an operation was due, not from when a busy client
